@@ -1,0 +1,94 @@
+"""Typed, frozen pipeline configuration: loaded once (YAML file + CLI flags), passed down.
+
+Only paths and settings live here, never data, so it is safe as a Prefect flow parameter.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from nlp.csat import ScoreScale
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ColumnMap(_Frozen):
+    """Input column names for each field we use."""
+
+    id: str = "id"
+    text: str = "text"
+    date: str | None = "date"
+    service: str | None = "service"
+    score: str = "score"
+
+
+class ScaleConfig(_Frozen):
+    """The score scale; NHS FFT is low 1, high 5, higher_is_better false, ignore [6, 7]."""
+
+    low: float = 1
+    high: float = 5
+    higher_is_better: bool = True
+    ignore: tuple[float, ...] = ()
+    box: int = 2
+
+    def scale(self) -> ScoreScale:
+        return ScoreScale(self.low, self.high, self.higher_is_better, tuple(self.ignore), self.box)
+
+
+class PipelineConfig(_Frozen):
+    """Everything one run needs. Paths are resolved when the flow starts."""
+
+    comments: Path | None = None
+    scores: Path | None = None
+    transcripts: Path | None = None
+    out: Path = Path("data/processed")
+    dataset: str = Field("survey", description="prefix of comment ids from --comments")
+    columns: ColumnMap = ColumnMap()
+    score_columns: ColumnMap | None = Field(
+        None, description="columns of the scores file, if different"
+    )
+    score_scale: ScaleConfig = ScaleConfig()
+    taxonomy: Path | None = None
+    taxonomy_mode: Literal["extend", "replace"] = "extend"
+    moderator_pattern: str | None = None
+    seed: int = 42
+    min_topic_size: int | None = None
+    min_n: int = 10
+    embedding_model_path: Path | None = None
+    embedding_batch_size: int = 64
+    run_id: str | None = None
+
+
+class ConfigError(ValueError):
+    """A config file or flag that cannot be used; the message says which and why."""
+
+
+def load_config(path: Path | None, **overrides: object) -> PipelineConfig:
+    """Read a YAML config (optional) and apply non-None overrides (CLI flags)."""
+    data: dict = {}
+    if path is not None:
+        try:
+            data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigError(f"config {path}: cannot read: {exc}") from exc
+        if not isinstance(data, dict):
+            raise ConfigError(f"config {path}: expected a mapping at the top level")
+        base = Path(path).resolve().parent
+        for key in ("comments", "scores", "transcripts", "taxonomy"):
+            if data.get(key):
+                data[key] = (
+                    str((base / data[key]).resolve())
+                    if not Path(data[key]).is_absolute()
+                    else data[key]
+                )
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return PipelineConfig(**data)
+    except ValidationError as exc:
+        raise ConfigError(f"config {path or '(flags)'}: {exc}") from exc

@@ -1,0 +1,131 @@
+"""Nightly flow: ingest → clean & redact → embed → topics → tags & sentiment → CSAT → report."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+from prefect import flow, get_run_logger
+from prefect.artifacts import create_markdown_artifact
+
+from flows import tasks
+from flows.config import PipelineConfig
+from nlp.schemas import conform
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    run_dir: Path
+    db_path: Path
+    report_path: Path
+    summary: dict
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    return (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
+
+
+@flow(name="feedback-pipeline", persist_result=False, log_prints=False)
+def feedback_pipeline_flow(config: PipelineConfig) -> RunResult:
+    """Run every stage on the inputs named in `config` and write tables, DuckDB and report."""
+    logger = get_run_logger()
+    started = datetime.now(UTC)
+    run_id = config.run_id or new_run_id(started)
+    timings: dict[str, float] = {}
+
+    def timed(stage: str, fn, *args):
+        t0 = time.perf_counter()
+        out = fn(*args)
+        timings[f"seconds_{stage}"] = round(time.perf_counter() - t0, 3)
+        return out
+
+    taxonomy = tasks.load_taxonomy(config)  # fail fast on a bad taxonomy, before model loads
+    nlp, encoder = tasks.load_models_task(config)
+    ingested = timed("ingest", tasks.ingest_task, config)
+    cleaned = timed("clean", tasks.clean_task, ingested, nlp, config, run_id)
+    docs = tasks.analysed(cleaned.comments)
+    embeddings = timed("embed", tasks.embed_task, docs, encoder, config)
+    topic_result, topics_table, comment_topics = timed(
+        "topics", tasks.topics_task, docs, embeddings, config, run_id
+    )
+    clauses, tags, sentiment = timed("tag", tasks.tag_task, docs, nlp, taxonomy)
+    joined = timed(
+        "csat",
+        tasks.csat_task,
+        cleaned.comments,
+        cleaned.quarantine["source_id"],
+        ingested.scores,
+        topics_table,
+        comment_topics,
+        tags,
+        config,
+        run_id,
+    )
+
+    status, reason = "ok", None
+    if topic_result.skipped_reason:
+        status, reason = "degraded", f"topics skipped: {topic_result.skipped_reason}"
+    metrics = topic_result.metrics
+    summary = {
+        "run_id": run_id,
+        "started_at": started,
+        "rows_read": ingested.rows_read,
+        "rows_kept": len(cleaned.comments),
+        "rows_quarantined": len(cleaned.quarantine),
+        "moderator_turns": int((cleaned.comments["kind"] == "moderator_turn").sum()),
+        "documents_analysed": len(docs),
+        "scores_read": joined.scores_read,
+        "score_match_rate": joined.match_rate,
+        "unmatched_comments": int((joined.unmatched["side"] == "comments").sum()),
+        "unmatched_scores": int((joined.unmatched["side"] == "scores").sum()),
+        "n_topics": metrics.get("n_topics"),
+        "unassigned_share": metrics.get("unassigned_share"),
+        "npmi": metrics.get("npmi"),
+        "topic_diversity": metrics.get("topic_diversity"),
+        "stability_ari": None,  # measured from issue 5 (refit with another seed)
+        "status": status,
+        "status_reason": reason,
+        **timings,
+    }
+    tables = {
+        "comments": cleaned.comments,
+        "quarantine": cleaned.quarantine,
+        "topics": topics_table,
+        "comment_topics": comment_topics,
+        "sentiment": sentiment,
+        "clauses": clauses,
+        "pain_points": tags,
+        "scores": joined.scores,
+        "unmatched_scores": joined.unmatched,
+        "topic_csat": joined.topic_csat,
+        "pain_point_csat": joined.pain_point_csat,
+    }
+    tables["run_summary"] = conform(pd.DataFrame([summary]), "run_summary")
+    html = timed("report", tasks.report_task, tables, taxonomy, config, topic_result.skipped_reason)
+    summary.update(timings)
+    summary["finished_at"] = datetime.now(UTC)
+    summary["seconds_total"] = round((summary["finished_at"] - started).total_seconds(), 3)
+    tables["run_summary"] = conform(pd.DataFrame([summary]), "run_summary")
+    run_dir, report_path = tasks.write_task(tables, html, config, run_id)
+
+    create_markdown_artifact(
+        key="feedback-run-summary",
+        markdown=summary_markdown(summary),
+        description="Counts and quality metrics of the run (no comment text).",
+    )
+    logger.info("run %s finished: status %s, %d documents", run_id, status, len(docs))
+    return RunResult(run_id, run_dir, Path(config.out) / "feedback.duckdb", report_path, summary)
+
+
+def summary_markdown(summary: dict) -> str:
+    """A Markdown table of the run's counts and metrics (numbers only)."""
+    lines = ["| metric | value |", "|---|---|"]
+    for key, value in summary.items():
+        if isinstance(value, float):
+            value = f"{value:.3f}"
+        lines.append(f"| {key} | {value} |")
+    return "\n".join(lines)

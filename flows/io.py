@@ -1,0 +1,253 @@
+"""Reading inputs and writing outputs. Every write is atomic (temp file + rename)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from flows.config import ColumnMap
+from nlp import schemas
+
+DB_NAME = "feedback.duckdb"
+SUPPORTED = (".csv", ".tsv", ".json", ".jsonl", ".parquet")
+
+
+class InputError(ValueError):
+    """An input file that cannot be read as asked; the message names the file and what to do."""
+
+
+# ---------------------------------------------------------------- reading
+
+
+def read_frame(path: Path) -> pd.DataFrame:
+    """Read a CSV/TSV (UTF-8, UTF-8 BOM or Latin-1), JSON, JSONL or Parquet file as strings."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: file not found")
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".tsv"):
+        sep = "\t" if suffix == ".tsv" else None
+        for encoding in ("utf-8-sig", "latin-1"):
+            try:
+                return pd.read_csv(
+                    path,
+                    sep=sep,
+                    engine="python",
+                    dtype=str,
+                    keep_default_na=False,
+                    encoding=encoding,
+                )
+            except UnicodeDecodeError:
+                continue
+    if suffix == ".json":
+        return pd.read_json(path, dtype=False).astype("string")
+    if suffix == ".jsonl":
+        return pd.read_json(path, lines=True, dtype=False).astype("string")
+    if suffix == ".parquet":
+        return pd.read_parquet(path).astype("string")
+    raise InputError(f"{path}: unsupported file type {suffix!r}; use one of {', '.join(SUPPORTED)}")
+
+
+def _require(df: pd.DataFrame, path: Path, wanted: dict[str, str | None], required: Iterable[str]):
+    missing = [
+        f"{field} (column {wanted[field]!r})"
+        for field in required
+        if wanted[field] not in df.columns
+    ]
+    if missing:
+        raise InputError(
+            f"{path}: missing {', '.join(missing)}; columns found: {list(df.columns)}. "
+            "Map your column names in the config under `columns:`."
+        )
+
+
+def read_comments(path: Path, columns: ColumnMap) -> pd.DataFrame:
+    """Comments as (source, row_number, source_id, text, date, service); row_number is 1-based."""
+    path = Path(path)
+    df = read_frame(path)
+    wanted = columns.model_dump()
+    _require(df, path, wanted, ("id", "text"))
+    optional = {f: wanted[f] for f in ("date", "service") if wanted[f] and wanted[f] in df.columns}
+    return pd.DataFrame(
+        {
+            "source": path.name,
+            "row_number": np.arange(1, len(df) + 1),
+            "source_id": df[columns.id].astype("string"),
+            "text": df[columns.text].astype("string"),
+            "date": df[optional["date"]] if "date" in optional else None,
+            "service": df[optional["service"]].astype("string") if "service" in optional else None,
+        }
+    )
+
+
+def read_scores(path: Path, columns: ColumnMap) -> pd.DataFrame:
+    """Scores as (source_id, score), both strings; parsing happens in nlp.csat."""
+    path = Path(path)
+    df = read_frame(path)
+    wanted = columns.model_dump()
+    _require(df, path, wanted, ("id", "score"))
+    return pd.DataFrame({"source_id": df[columns.id].astype("string"), "score": df[columns.score]})
+
+
+def read_transcripts(directory: Path) -> list[tuple[str, str, str]]:
+    """(transcript_id, file name, text) for each .txt transcript in a directory, sorted by name."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise InputError(f"{directory}: transcripts directory not found")
+    out = []
+    for path in sorted(directory.glob("*.txt")):
+        raw = path.read_bytes()
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = raw.decode("latin-1")
+        out.append((_slug(path.stem), path.name, text))
+    return out
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") or "transcript"
+
+
+# ---------------------------------------------------------------- writing
+
+
+def _atomic_target(path: Path) -> tuple[int, str]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+
+
+def write_text_atomic(path: Path, text: str) -> Path:
+    fd, tmp = _atomic_target(path)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+    return path
+
+
+def write_arrow_atomic(table: pa.Table, path: Path) -> Path:
+    fd, tmp = _atomic_target(path)
+    os.close(fd)
+    try:
+        pq.write_table(table, tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def write_parquet_atomic(df: pd.DataFrame, path: Path) -> Path:
+    return write_arrow_atomic(pa.Table.from_pandas(df, preserve_index=False), path)
+
+
+def write_run_tables(tables: dict[str, pd.DataFrame], out: Path, run_id: str) -> Path:
+    """Write each table to `<out>/<run_id>/<table>.parquet`."""
+    run_dir = Path(out) / run_id
+    for name, df in tables.items():
+        write_parquet_atomic(df, run_dir / f"{name}.parquet")
+    return run_dir
+
+
+def upsert_duckdb(
+    tables: dict[str, pd.DataFrame], out: Path, run_id: str, comment_ids: Iterable[str]
+) -> Path:
+    """Merge this run's tables into `<out>/feedback.duckdb` atomically (work on a copy, rename).
+
+    Comment-keyed tables: rows of this run's comments are replaced. Run-keyed tables: rows of
+    this run id are replaced. Snapshot tables (topics, CSAT summaries) are replaced whole.
+    """
+    db_path = Path(out) / DB_NAME
+    fd, tmp = _atomic_target(db_path)
+    os.close(fd)
+    os.unlink(tmp)
+    try:
+        if db_path.exists():
+            shutil.copy2(db_path, tmp)
+        con = duckdb.connect(tmp)
+        try:
+            con.register(
+                "run_ids",
+                pd.DataFrame({"comment_id": pd.Series(list(comment_ids), dtype="string")}),
+            )
+            con.execute("BEGIN")
+            for name, df in tables.items():
+                _merge_table(con, name, df, run_id)
+            con.execute("COMMIT")
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        os.replace(tmp, db_path)
+    finally:
+        for leftover in (tmp, tmp + ".wal"):
+            if os.path.exists(leftover):
+                os.unlink(leftover)
+    return db_path
+
+
+def _merge_table(con: duckdb.DuckDBPyConnection, name: str, df: pd.DataFrame, run_id: str) -> None:
+    con.register("incoming", df)
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
+    ).fetchone()[0]
+    if not exists or name in schemas.SNAPSHOT:
+        con.execute(f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM incoming')
+        con.unregister("incoming")
+        return
+    have = {r[0] for r in con.execute(f'DESCRIBE "{name}"').fetchall()}
+    for col in df.columns:
+        if col not in have:  # additive schema change: new column, nulls for old rows
+            dtype = con.execute(f'SELECT typeof("{col}") FROM incoming LIMIT 1').fetchone()
+            con.execute(
+                f'ALTER TABLE "{name}" ADD COLUMN "{col}" {dtype[0] if dtype else "VARCHAR"}'
+            )
+    if name in schemas.COMMENT_KEYED:
+        con.execute(f'DELETE FROM "{name}" WHERE comment_id IN (SELECT comment_id FROM run_ids)')
+    elif name in schemas.RUN_KEYED and "run_id" in df.columns:
+        con.execute(f'DELETE FROM "{name}" WHERE run_id = ?', [run_id])
+    con.execute(f'INSERT INTO "{name}" BY NAME SELECT * FROM incoming')
+    con.unregister("incoming")
+
+
+# ---------------------------------------------------------------- embedding cache
+
+
+def embedding_cache_path(out: Path, model_id: str) -> Path:
+    return Path(out) / "cache" / f"embeddings-{_slug(model_id)}.parquet"
+
+
+def load_embedding_cache(path: Path) -> dict[str, np.ndarray]:
+    """text_hash -> vector from the on-disk cache (empty when there is none)."""
+    if not Path(path).exists():
+        return {}
+    table = pq.read_table(path)
+    hashes = table.column("text_hash").to_pylist()
+    vectors = np.asarray(table.column("vector").to_pylist(), dtype=np.float32)
+    return dict(zip(hashes, vectors, strict=True))
+
+
+def append_embedding_cache(
+    path: Path, cache: dict[str, np.ndarray], fresh: dict[str, np.ndarray]
+) -> None:
+    """Rewrite the cache with the new entries added (atomic)."""
+    if not fresh:
+        return
+    merged = {**cache, **fresh}
+    hashes = list(merged)
+    table = pa.table(
+        {
+            "text_hash": pa.array(hashes, pa.string()),
+            "vector": pa.array([merged[h].tolist() for h in hashes], pa.list_(pa.float32())),
+        }
+    )
+    write_arrow_atomic(table, Path(path))

@@ -1,0 +1,188 @@
+"""Join scores to comments by id and summarise the score per theme (topic or pain point).
+
+Scores are normalised to 0-100 where higher is better, whatever the raw scale. Impact is the
+mean score of comments with a theme minus the mean of those without it, with a Welch 95 % CI;
+groups under `min_n` are suppressed (shown as "too few").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from nlp.schemas import conform
+
+
+@dataclass(frozen=True)
+class ScoreScale:
+    """A rating scale. `higher_is_better=False` for scales like NHS FFT (1 = very good).
+
+    `ignore` lists codes that are not ratings ("don't know", "missing"). Top/bottom box are the
+    `box` best / worst points (top-2-box on 5-point scales); on 0-10 scales they follow NPS:
+    9-10 top, 0-6 bottom.
+    """
+
+    low: float = 1
+    high: float = 5
+    higher_is_better: bool = True
+    ignore: tuple[float, ...] = ()
+    box: int = 2
+
+    @property
+    def is_nps(self) -> bool:
+        return self.low == 0 and self.high == 10
+
+
+NHS_FFT = ScoreScale(low=1, high=5, higher_is_better=False, ignore=(6, 7))
+
+
+def normalise_ids(ids: pd.Series, casefold: bool = False) -> pd.Series:
+    """Ids as trimmed strings (leading zeros kept); optionally case-folded."""
+    out = ids.astype("string").str.strip()
+    return out.str.casefold() if casefold else out
+
+
+def score_columns(raw: pd.Series, scale: ScoreScale) -> pd.DataFrame:
+    """score_raw, score_0_100 (higher = better), top_box, bottom_box.
+
+    Codes that are not ratings keep their raw value but get null normalised columns.
+    """
+    values = pd.to_numeric(raw, errors="coerce").astype("float64")
+    valid = values.between(scale.low, scale.high) & ~values.isin(scale.ignore)
+    span = scale.high - scale.low
+    norm = ((values - scale.low) / span * 100).where(valid)
+    if not scale.higher_is_better:
+        norm = 100 - norm
+    if scale.is_nps:
+        top_cut, bottom_cut = 85.0, 65.0  # 9-10 and 0-6 on 0-10
+    else:
+        step = 100 / span
+        top_cut = 100 - step * (scale.box - 1) - 1e-9
+        bottom_cut = step * (scale.box - 1) + 1e-9
+    return pd.DataFrame(
+        {
+            "score_raw": values,
+            "score_0_100": norm,
+            "top_box": (norm >= top_cut).where(valid).astype("boolean"),
+            "bottom_box": (norm <= bottom_cut).where(valid).astype("boolean"),
+        },
+        index=raw.index,
+    )
+
+
+@dataclass
+class ScoreJoin:
+    scores: pd.DataFrame  # the `scores` table
+    unmatched: pd.DataFrame  # side, source_id, reason
+    match_rate: float | None
+    scores_read: int
+
+
+def join_scores(
+    comments: pd.DataFrame,
+    score_table: pd.DataFrame,
+    scale: ScoreScale,
+    casefold_ids: bool = False,
+    quarantined_ids: pd.Series | None = None,
+) -> ScoreJoin:
+    """Join `score_table` (source_id, score) to survey comments (comment_id, source_id).
+
+    Duplicate score ids keep the first row and are reported; a comment never gets two scores.
+    The match rate is the share of survey comments (`kind == 'comment'`) that found a score.
+    Scores whose comment was read but quarantined (`quarantined_ids`) are reported as
+    `comment_quarantined`, not as unknown ids.
+    """
+    survey = comments[comments["kind"] == "comment"][["comment_id", "source_id"]].copy()
+    survey["key"] = normalise_ids(survey["source_id"], casefold_ids)
+    st = score_table.copy()
+    st["key"] = normalise_ids(st["source_id"], casefold_ids)
+    dup = st["key"].duplicated(keep="first")
+    unmatched = [
+        {"side": "scores", "source_id": sid, "reason": "duplicate_score_id"}
+        for sid in st.loc[dup, "source_id"]
+    ]
+    st = st[~dup]
+    cols = score_columns(st["score"], scale)
+    unmatched += [
+        {"side": "scores", "source_id": sid, "reason": "not_a_rating"}
+        for sid in st.loc[cols["score_0_100"].isna(), "source_id"]
+    ]
+    held = (
+        set(normalise_ids(quarantined_ids, casefold_ids)) if quarantined_ids is not None else set()
+    )
+    orphan = ~st["key"].isin(survey["key"])
+    unmatched += [
+        {
+            "side": "scores",
+            "source_id": sid,
+            "reason": "comment_quarantined" if key in held else "no_comment_for_id",
+        }
+        for sid, key in zip(st.loc[orphan, "source_id"], st.loc[orphan, "key"], strict=True)
+    ]
+    st = pd.concat([st[["key"]], cols], axis=1)
+    merged = survey.merge(st, on="key", how="left", validate="many_to_one", indicator=True)
+    matched = merged["_merge"] == "both"
+    unmatched += [
+        {"side": "comments", "source_id": sid, "reason": "no_score_for_id"}
+        for sid in merged.loc[~matched, "source_id"]
+    ]
+    joined = merged[matched].drop(columns=["key", "_merge"])
+    rate = float(matched.mean()) if len(merged) else None
+    return ScoreJoin(
+        scores=conform(joined, "scores"),
+        unmatched=pd.DataFrame(unmatched, columns=["side", "source_id", "reason"]),
+        match_rate=rate,
+        scores_read=len(score_table),
+    )
+
+
+def theme_csat(
+    membership: pd.DataFrame, scores: pd.DataFrame, theme_col: str, min_n: int = 10
+) -> pd.DataFrame:
+    """Per theme: n, share, mean score, bottom-box share, impact and its 95 % CI.
+
+    `membership` has (comment_id, theme_col), one row per comment and theme; `scores` is the
+    `scores` table. Only scored comments count. Themes under `min_n` are suppressed: their
+    statistics are null and `suppressed` is true.
+    """
+    scored = scores.dropna(subset=["score_0_100"]).drop_duplicates("comment_id")
+    total = len(scored)
+    m = membership[["comment_id", theme_col]].drop_duplicates()
+    m = m[m["comment_id"].isin(scored["comment_id"])]
+    y = scored.set_index("comment_id")["score_0_100"]
+    bottom = scored.set_index("comment_id")["bottom_box"].astype("float64")
+    rows = []
+    for theme, ids in m.groupby(theme_col)["comment_id"]:
+        inside = y.index.isin(ids)
+        n = int(inside.sum())
+        row = {theme_col: theme, "segment": "all", "n": n, "share": n / total if total else None}
+        if n < min_n or total - n < 2:
+            rows.append({**row, "suppressed": True})
+            continue
+        diff, lo, hi = mean_difference_ci(y[inside].to_numpy(), y[~inside].to_numpy())
+        rows.append(
+            {
+                **row,
+                "mean_score": float(y[inside].mean()),
+                "bottom_box_share": float(bottom[inside].mean()),
+                "impact": diff,
+                "impact_ci_low": lo,
+                "impact_ci_high": hi,
+                "suppressed": False,
+            }
+        )
+    out = pd.DataFrame(rows)
+    if out.empty:
+        return out
+    # Total impact (impact x share) first: what most changes the overall score.
+    order = (out.get("impact", 0) * out["share"]).fillna(0.0)
+    return out.assign(_o=order).sort_values(["_o", "n"], ascending=[True, False]).drop(columns="_o")
+
+
+def mean_difference_ci(a: np.ndarray, b: np.ndarray, z: float = 1.96) -> tuple[float, float, float]:
+    """mean(a) - mean(b) with a Welch normal-approximation 95 % interval."""
+    diff = float(a.mean() - b.mean())
+    se = float(np.sqrt(a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b)))
+    return diff, diff - z * se, diff + z * se

@@ -1,0 +1,252 @@
+"""Pain-point taxonomy (YAML) and a spaCy component that tags category evidence in a Doc.
+
+The tagger matches seed phrases on lemmas (PhraseMatcher) and token patterns (Matcher); each
+match becomes a span in `doc.spans["pain_points"]` labelled with the category id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import pandas as pd
+import yaml
+from spacy.language import Language
+from spacy.matcher import Matcher, PhraseMatcher
+from spacy.tokens import Doc, Span
+from spacy.util import filter_spans
+
+from nlp.schemas import conform
+from nlp.sentiment import (
+    NEGATIVE_AT,
+    POSITIVE_AT,
+    Clause,
+    SentimentScorer,
+    sentiment_label,
+    split_clauses,
+)
+
+SPAN_KEY = "pain_points"
+JOURNEY_STAGES = ("learn", "apply", "use")
+
+
+class TaxonomyError(ValueError):
+    """A taxonomy YAML that cannot be used; the message says where and what to fix."""
+
+
+@dataclass(frozen=True)
+class Category:
+    id: str
+    name: str
+    description: str
+    journey_stage: str
+    phrases: tuple[str, ...]
+    patterns: tuple[tuple[dict[str, Any], ...], ...]
+
+
+@dataclass(frozen=True)
+class Taxonomy:
+    version: str
+    categories: tuple[Category, ...]
+
+    def names(self) -> dict[str, str]:
+        return {c.id: c.name for c in self.categories}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "categories": [
+                {
+                    "id": c.id,
+                    "name": c.name,
+                    "description": c.description,
+                    "journey_stage": c.journey_stage,
+                    "phrases": list(c.phrases),
+                    "patterns": [list(p) for p in c.patterns],
+                }
+                for c in self.categories
+            ],
+        }
+
+
+def default_taxonomy_text() -> str:
+    """The packaged default taxonomy YAML."""
+    return resources.files("nlp").joinpath("taxonomy.yaml").read_text(encoding="utf-8")
+
+
+def parse_taxonomy(text: str, origin: str = "taxonomy") -> Taxonomy:
+    """Parse and validate a taxonomy YAML; errors name the origin and the category."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise TaxonomyError(f"{origin}: not valid YAML: {exc}") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("categories"), list):
+        raise TaxonomyError(f"{origin}: expected a mapping with a 'categories' list")
+    cats = [_category(c, i, origin) for i, c in enumerate(data["categories"])]
+    ids = [c.id for c in cats]
+    dupes = sorted({i for i in ids if ids.count(i) > 1})
+    if dupes:
+        raise TaxonomyError(f"{origin}: duplicate category ids {dupes}")
+    return Taxonomy(version=str(data.get("version", "1")), categories=tuple(cats))
+
+
+def _category(raw: Any, index: int, origin: str) -> Category:
+    where = f"{origin}: categories[{index}]"
+    if not isinstance(raw, dict):
+        raise TaxonomyError(f"{where}: expected a mapping, got {type(raw).__name__}")
+    missing = [k for k in ("id", "name", "description", "phrases") if k not in raw]
+    if missing:
+        raise TaxonomyError(f"{where}: missing keys {missing}")
+    cid = str(raw["id"])
+    where = f"{origin}: category {cid!r}"
+    if not cid.replace("_", "").isalnum() or not cid.islower():
+        raise TaxonomyError(f"{where}: id must be snake_case (a-z, 0-9, _)")
+    stage = str(raw.get("journey_stage", "use"))
+    if stage not in JOURNEY_STAGES:
+        raise TaxonomyError(
+            f"{where}: journey_stage must be one of {JOURNEY_STAGES}, got {stage!r}"
+        )
+    phrases = raw["phrases"] or []
+    bad = [p for p in phrases if not isinstance(p, str) or not p.strip()]
+    if not isinstance(phrases, list) or bad:
+        raise TaxonomyError(
+            f"{where}: phrases must be a list of non-empty strings (quote yes/no/on/off): {bad}"
+        )
+    patterns = raw.get("patterns") or []
+    if not isinstance(patterns, list) or not all(
+        isinstance(p, list) and p and all(isinstance(t, dict) for t in p) for p in patterns
+    ):
+        raise TaxonomyError(f"{where}: patterns must be a list of token-pattern lists")
+    return Category(
+        id=cid,
+        name=str(raw["name"]),
+        description=str(raw["description"]),
+        journey_stage=stage,
+        phrases=tuple(p.strip() for p in phrases),
+        patterns=tuple(tuple(p) for p in patterns),
+    )
+
+
+def merge_taxonomies(base: Taxonomy, extra: Taxonomy, mode: str = "extend") -> Taxonomy:
+    """`replace`: use `extra` only. `extend`: add its categories, overriding ids it redefines."""
+    if mode == "replace":
+        return extra
+    if mode != "extend":
+        raise TaxonomyError(f"taxonomy mode must be 'extend' or 'replace', got {mode!r}")
+    override = {c.id: c for c in extra.categories}
+    merged = [override.pop(c.id, c) for c in base.categories] + list(override.values())
+    return Taxonomy(version=f"{base.version}+{extra.version}", categories=tuple(merged))
+
+
+class PainPointTagger:
+    """spaCy component: lemma phrase matches and token patterns -> `doc.spans["pain_points"]`."""
+
+    def __init__(self, nlp: Language, name: str, taxonomy: dict[str, Any]):
+        self.name = name
+        self.taxonomy = parse_taxonomy(yaml.safe_dump(taxonomy), origin=name)
+        self.phrase_matcher = PhraseMatcher(nlp.vocab, attr="LEMMA")
+        self.matcher = Matcher(nlp.vocab, validate=True)
+        lemmatise = [
+            p for p in nlp.pipe_names if p in ("tok2vec", "tagger", "attribute_ruler", "lemmatizer")
+        ]
+        disable = [p for p in nlp.pipe_names if p not in lemmatise]
+        for cat in self.taxonomy.categories:
+            lowered = [p.lower() for p in cat.phrases]
+            docs = list(nlp.pipe(lowered, disable=disable)) if lowered else []
+            if docs:
+                self.phrase_matcher.add(cat.id, docs)
+            if cat.patterns:
+                try:
+                    self.matcher.add(cat.id, [list(p) for p in cat.patterns])
+                except (ValueError, KeyError) as exc:
+                    raise TaxonomyError(f"{name}: category {cat.id!r}: bad pattern: {exc}") from exc
+
+    def __call__(self, doc: Doc) -> Doc:
+        spans = [Span(doc, s, e, label=m) for m, s, e in self.phrase_matcher(doc)]
+        spans += [Span(doc, s, e, label=m) for m, s, e in self.matcher(doc)]
+        # One span per category and place: longest wins among overlaps of the same category.
+        by_label: dict[str, list[Span]] = {}
+        for span in spans:
+            by_label.setdefault(span.label_, []).append(span)
+        kept = [s for group in by_label.values() for s in filter_spans(group)]
+        doc.spans[SPAN_KEY] = sorted(kept, key=lambda s: (s.start, s.label_))
+        return doc
+
+
+@Language.factory("pain_point_tagger", default_config={"taxonomy": None})
+def make_pain_point_tagger(nlp: Language, name: str, taxonomy: dict[str, Any] | None):
+    data = taxonomy or yaml.safe_load(default_taxonomy_text())
+    return PainPointTagger(nlp, name, data)
+
+
+def build_tagging_pipeline(nlp: Language, taxonomy: Taxonomy) -> Language:
+    """Add the pain-point tagger (with `taxonomy`) to a loaded spaCy pipeline; NER is not needed."""
+    if "pain_point_tagger" in nlp.pipe_names:
+        nlp.remove_pipe("pain_point_tagger")
+    nlp.add_pipe("pain_point_tagger", config={"taxonomy": taxonomy.to_dict()}, last=True)
+    return nlp
+
+
+def tag_comments(
+    nlp: Language,
+    scorer: SentimentScorer,
+    comment_ids: Sequence[str],
+    texts: Sequence[str],
+    batch_size: int = 256,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Clauses with sentiment, pain-point tags with evidence, and comment sentiment.
+
+    A tag `is_pain_point` when its clause is negative, or neutral inside a negative comment.
+    Offsets are character offsets into the given (redacted) text.
+    """
+    clause_rows, tag_rows, sent_rows = [], [], []
+    disable = [p for p in ("ner",) if p in nlp.pipe_names]
+    docs = nlp.pipe(texts, batch_size=batch_size, disable=disable)
+    for cid, doc in zip(comment_ids, docs, strict=True):
+        clauses = split_clauses(doc)
+        scores = [scorer.score(c.text) for c in clauses]
+        label, score = scorer.comment_sentiment(doc.text, scores)
+        sent_rows.append({"comment_id": cid, "label": label, "score": score})
+        for clause, s in zip(clauses, scores, strict=True):
+            clause_rows.append(
+                {
+                    "comment_id": cid,
+                    "clause_index": clause.index,
+                    "start": clause.start,
+                    "end": clause.end,
+                    "sentiment_label": sentiment_label(s),
+                    "sentiment_score": s,
+                }
+            )
+        for span in doc.spans[SPAN_KEY]:
+            idx = _clause_of(clauses, span.start_char)
+            clause_score = scores[idx] if idx is not None else score
+            negative = clause_score <= NEGATIVE_AT or (
+                label == "negative" and clause_score < POSITIVE_AT
+            )
+            tag_rows.append(
+                {
+                    "comment_id": cid,
+                    "clause_index": idx,
+                    "category": span.label_,
+                    "start": span.start_char,
+                    "end": span.end_char,
+                    "evidence": span.text,
+                    "score": 1.0,  # rule match; embedding similarity arrives with issue 6
+                    "is_pain_point": negative,
+                }
+            )
+    return (
+        conform(pd.DataFrame(clause_rows), "clauses"),
+        conform(pd.DataFrame(tag_rows), "pain_points"),
+        conform(pd.DataFrame(sent_rows), "sentiment"),
+    )
+
+
+def _clause_of(clauses: list[Clause], char: int) -> int | None:
+    for c in clauses:
+        if c.start <= char < c.end:
+            return c.index
+    return None

@@ -1,0 +1,144 @@
+"""Static HTML report: run summary, pain-point briefs with traceable quotes, topics, drivers.
+
+Builds a plain-data context from the output tables and renders the packaged Jinja template.
+Every quote carries its comment_id so a reader can find it in the `comments` table.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import Any
+
+import jinja2
+import pandas as pd
+
+QUOTES_PER_THEME = 3
+
+
+def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{k: (None if _isna(v) else v) for k, v in row.items()} for row in df.to_dict("records")]
+
+
+def _isna(v: Any) -> bool:
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def pain_point_briefs(
+    pain_points: pd.DataFrame,
+    pain_point_csat: pd.DataFrame,
+    comments: pd.DataFrame,
+    category_names: dict[str, str],
+) -> list[dict[str, Any]]:
+    """One brief per category: volume, score figures, and quotes with the evidence marked."""
+    texts = comments.set_index("comment_id")["text"]
+    csat = pain_point_csat.set_index("category") if len(pain_point_csat) else pd.DataFrame()
+    pains = pain_points[pain_points["is_pain_point"].fillna(False)]
+    briefs = []
+    for cat, group in pains.groupby("category"):
+        quotes = []
+        for row in group.drop_duplicates("comment_id").head(QUOTES_PER_THEME).itertuples():
+            text = texts.get(row.comment_id, "")
+            quotes.append(
+                {
+                    "comment_id": row.comment_id,
+                    "before": text[: row.start],
+                    "evidence": text[row.start : row.end],
+                    "after": text[row.end :],
+                }
+            )
+        stats = _records(csat.loc[[cat]].reset_index())[0] if cat in csat.index else {}
+        briefs.append(
+            {
+                "category": cat,
+                "name": category_names.get(cat, cat),
+                "mentions": int(group["comment_id"].nunique()),
+                "stats": stats,
+                "quotes": quotes,
+            }
+        )
+    return sorted(briefs, key=lambda b: -b["mentions"])
+
+
+def topic_sections(
+    topics: pd.DataFrame, topic_csat: pd.DataFrame, comments: pd.DataFrame
+) -> list[dict[str, Any]]:
+    """Topics by size, with score figures and representative quotes."""
+    texts = comments.set_index("comment_id")["text"]
+    csat = topic_csat.set_index("topic_id") if len(topic_csat) else pd.DataFrame()
+    out = []
+    for row in topics.sort_values("size", ascending=False).itertuples():
+        ids = [i for i in (row.representative_ids or "").split("|") if i]
+        out.append(
+            {
+                "topic_id": int(row.topic_id),
+                "label": row.label,
+                "top_words": row.top_words,
+                "size": int(row.size),
+                "stats": _records(csat.loc[[row.topic_id]].reset_index())[0]
+                if row.topic_id in csat.index
+                else {},
+                "quotes": [{"comment_id": i, "text": texts.get(i, "")} for i in ids],
+            }
+        )
+    return out
+
+
+def driver_rows(
+    pain_point_csat: pd.DataFrame, topic_csat: pd.DataFrame, category_names: dict[str, str]
+) -> list[dict[str, Any]]:
+    """Topics and pain points in one list, most negative total impact (impact x share) first."""
+    rows = [
+        {**r, "name": category_names.get(r["category"], r["category"]), "kind": "pain point"}
+        for r in _records(pain_point_csat)
+    ] + [{**r, "name": r["label"], "kind": "topic"} for r in _records(topic_csat)]
+
+    def total_impact(r: dict[str, Any]) -> float:
+        return 0.0 if r["suppressed"] else (r["impact"] or 0.0) * (r["share"] or 0.0)
+
+    return sorted(rows, key=total_impact)
+
+
+def report_context(
+    tables: dict[str, pd.DataFrame],
+    category_names: dict[str, str],
+    min_n: int,
+    topics_skipped: str | None,
+) -> dict[str, Any]:
+    """Everything the template shows, as plain data, from this run's output tables."""
+    reasons = tables["quarantine"].groupby("reason").size().reset_index(name="n")
+    return {
+        "summary": _records(tables["run_summary"].head(1))[0],
+        "quarantine_reasons": _records(reasons),
+        "min_n": min_n,
+        "briefs": pain_point_briefs(
+            tables["pain_points"], tables["pain_point_csat"], tables["comments"], category_names
+        ),
+        "drivers": driver_rows(tables["pain_point_csat"], tables["topic_csat"], category_names),
+        "topics": topic_sections(tables["topics"], tables["topic_csat"], tables["comments"]),
+        "topics_skipped": topics_skipped,
+    }
+
+
+def render_report(context: dict[str, Any]) -> str:
+    """Render the HTML report from `report_context(...)`."""
+    env = jinja2.Environment(
+        loader=jinja2.FunctionLoader(
+            lambda name: resources.files("nlp").joinpath("templates", name).read_text("utf-8")
+        ),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters["num"] = _num
+    env.filters["pct"] = lambda v: "–" if v is None else f"{100 * v:.0f}%"
+    return env.get_template("report.html").render(**context)
+
+
+def _num(value: Any, digits: int = 1) -> str:
+    if value is None or _isna(value):
+        return "–"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return f"{value:,.{digits}f}"

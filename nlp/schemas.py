@@ -1,0 +1,174 @@
+"""Column names and dtypes of every output table (the contract in README.md "Outputs").
+
+Each table is an ordered mapping column -> pandas dtype. `conform` makes a frame match its
+table: missing columns are added as nulls, dtypes are cast, extra columns are refused.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+STR = "string"
+INT = "Int64"
+FLOAT = "float64"
+BOOL = "boolean"
+TS = "datetime64[us, UTC]"
+
+TABLES: dict[str, dict[str, str]] = {
+    "comments": {
+        "comment_id": STR,
+        "source_id": STR,
+        "source": STR,
+        "kind": STR,  # comment / transcript_turn / moderator_turn
+        "transcript_id": STR,
+        "speaker": STR,
+        "turn_index": INT,
+        "start_time": FLOAT,
+        "date": "datetime64[us]",
+        "service": STR,
+        "text": STR,
+        "text_hash": STR,
+        "language": STR,
+        "pii_redactions": INT,
+        "run_id": STR,
+    },
+    "quarantine": {
+        "source": STR,
+        "row_number": INT,
+        "source_id": STR,
+        "column": STR,
+        "reason": STR,
+        "run_id": STR,
+    },
+    "topics": {
+        "topic_id": INT,
+        "label": STR,
+        "top_words": STR,
+        "size": INT,
+        "status": STR,
+        "first_seen_run": STR,
+        "last_seen_run": STR,
+        "representative_ids": STR,
+    },
+    "comment_topics": {"comment_id": STR, "topic_id": INT, "score": FLOAT},
+    "sentiment": {"comment_id": STR, "label": STR, "score": FLOAT},
+    "clauses": {
+        "comment_id": STR,
+        "clause_index": INT,
+        "start": INT,
+        "end": INT,
+        "sentiment_label": STR,
+        "sentiment_score": FLOAT,
+    },
+    "pain_points": {
+        "comment_id": STR,
+        "clause_index": INT,
+        "category": STR,
+        "start": INT,
+        "end": INT,
+        "evidence": STR,
+        "score": FLOAT,
+        "is_pain_point": BOOL,
+    },
+    "scores": {
+        "comment_id": STR,
+        "source_id": STR,
+        "score_raw": FLOAT,
+        "score_0_100": FLOAT,
+        "top_box": BOOL,
+        "bottom_box": BOOL,
+    },
+    "unmatched_scores": {"side": STR, "source_id": STR, "reason": STR, "run_id": STR},
+    "topic_csat": {
+        "topic_id": INT,
+        "label": STR,
+        "segment": STR,
+        "n": INT,
+        "share": FLOAT,
+        "mean_score": FLOAT,
+        "bottom_box_share": FLOAT,
+        "impact": FLOAT,
+        "impact_ci_low": FLOAT,
+        "impact_ci_high": FLOAT,
+        "suppressed": BOOL,
+    },
+    "pain_point_csat": {
+        "category": STR,
+        "segment": STR,
+        "n": INT,
+        "share": FLOAT,
+        "mean_score": FLOAT,
+        "bottom_box_share": FLOAT,
+        "impact": FLOAT,
+        "impact_ci_low": FLOAT,
+        "impact_ci_high": FLOAT,
+        "suppressed": BOOL,
+    },
+    "run_summary": {
+        "run_id": STR,
+        "started_at": TS,
+        "finished_at": TS,
+        "rows_read": INT,
+        "rows_kept": INT,
+        "rows_quarantined": INT,
+        "moderator_turns": INT,
+        "documents_analysed": INT,
+        "scores_read": INT,
+        "score_match_rate": FLOAT,
+        "unmatched_comments": INT,
+        "unmatched_scores": INT,
+        "n_topics": INT,
+        "unassigned_share": FLOAT,
+        "npmi": FLOAT,
+        "topic_diversity": FLOAT,
+        "stability_ari": FLOAT,
+        "status": STR,
+        "status_reason": STR,
+        "seconds_ingest": FLOAT,
+        "seconds_clean": FLOAT,
+        "seconds_embed": FLOAT,
+        "seconds_topics": FLOAT,
+        "seconds_tag": FLOAT,
+        "seconds_csat": FLOAT,
+        "seconds_report": FLOAT,
+        "seconds_total": FLOAT,
+    },
+}
+
+# Tables keyed by comment: a rerun replaces the rows of the comments it processed.
+COMMENT_KEYED = ("comments", "comment_topics", "sentiment", "clauses", "pain_points", "scores")
+# Tables keyed by run: a rerun with the same run id replaces that run's rows.
+RUN_KEYED = ("quarantine", "unmatched_scores", "run_summary")
+# Tables describing the current model of the corpus: replaced whole on every run.
+SNAPSHOT = ("topics", "topic_csat", "pain_point_csat")
+
+
+def empty(table: str) -> pd.DataFrame:
+    """An empty frame with the table's columns and dtypes."""
+    return conform(pd.DataFrame(), table)
+
+
+def conform(df: pd.DataFrame, table: str) -> pd.DataFrame:
+    """Return `df` with exactly the table's columns, in order, cast to the table's dtypes."""
+    spec = TABLES[table]
+    extra = set(df.columns) - set(spec)
+    if extra:
+        raise ValueError(f"table {table!r}: unexpected columns {sorted(extra)}")
+    out = pd.DataFrame(index=df.index)
+    for col, dtype in spec.items():
+        if col in df.columns:
+            series = df[col]
+        else:
+            series = pd.Series([None] * len(df), index=df.index, dtype="object")
+        out[col] = _cast(series, dtype)
+    return out.reset_index(drop=True)
+
+
+def _cast(series: pd.Series, dtype: str) -> pd.Series:
+    if dtype.startswith("datetime64"):
+        tz = "UTC" if "UTC" in dtype else None
+        values = pd.to_datetime(series, errors="coerce", utc=tz is not None)
+        return values.astype(dtype)
+    if dtype == STR:
+        return series.astype("object").where(series.notna(), None).astype(STR)
+    return series.astype(dtype)

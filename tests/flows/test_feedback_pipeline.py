@@ -1,0 +1,144 @@
+"""End-to-end: the real Prefect flow on a tiny real sample, with real models, in a temp dir."""
+
+from __future__ import annotations
+
+import re
+
+import duckdb
+import pandas as pd
+import pytest
+
+from flows.config import PipelineConfig, ScaleConfig
+from nlp.schemas import TABLES
+
+pytestmark = pytest.mark.slow
+
+NHS_FFT = ScaleConfig(low=1, high=5, higher_is_better=False, ignore=(6, 7))
+
+
+@pytest.fixture(scope="module")
+def runs(prefect_backend, tiny_inputs, tmp_path_factory):
+    """Run the flow twice on the same inputs (second run: rerun idempotency)."""
+    from flows.feedback_pipeline import feedback_pipeline_flow
+
+    out = tmp_path_factory.mktemp("out")
+    root = tiny_inputs["root"]
+    config = PipelineConfig(
+        comments=root / "comments.csv",
+        scores=root / "scores.csv",
+        transcripts=root / "transcripts",
+        out=out,
+        dataset="nhs",
+        score_scale=NHS_FFT,
+        run_id="run1",
+    )
+    first = feedback_pipeline_flow(config)
+    con = duckdb.connect(str(out / "feedback.duckdb"), read_only=True)
+    snapshot = {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in TABLES}
+    con.close()
+    second = feedback_pipeline_flow(config.model_copy(update={"run_id": "run2"}))
+    return {"out": out, "first": first, "second": second, "counts_after_first": snapshot}
+
+
+def _table(out, name: str, run_id: str = "run1") -> pd.DataFrame:
+    return pd.read_parquet(out / run_id / f"{name}.parquet")
+
+
+def test_feedback_pipeline_accounts_for_every_input_row(runs, tiny_inputs):
+    out = runs["out"]
+    comments, quarantine = _table(out, "comments"), _table(out, "quarantine")
+    summary = runs["first"].summary
+    assert summary["rows_read"] == len(comments) + len(quarantine)
+    survey_in = tiny_inputs["comments"]
+    survey_kept = comments[comments["kind"] == "comment"]
+    survey_quarantined = quarantine[quarantine["source"] == "comments.csv"]
+    assert len(survey_kept) + len(survey_quarantined) == len(survey_in)
+    reasons = dict(zip(survey_quarantined["source_id"], survey_quarantined["reason"], strict=True))
+    assert reasons["X-EMPTY"] == "empty_text"
+    assert reasons["X-NA"] == "placeholder_text"
+    assert reasons[survey_in["id"].iloc[0]] == "duplicate_row"
+    assert quarantine["reason"].notna().all() and quarantine["row_number"].notna().all()
+
+
+def test_feedback_pipeline_tables_are_filled_and_match_schema(runs):
+    out = runs["out"]
+    for name, columns in TABLES.items():
+        df = _table(out, name)
+        assert list(df.columns) == list(columns), name
+        assert len(df) > 0, f"table {name} is empty"
+    con = duckdb.connect(str(out / "feedback.duckdb"), read_only=True)
+    db_tables = {r[0] for r in con.execute("SHOW TABLES").fetchall()}
+    con.close()
+    assert set(TABLES) <= db_tables
+    html = (out / "run1" / "report.html").read_text(encoding="utf-8")
+    assert "Pain points" in html and "Drivers of the score" in html and "<mark>" in html
+
+
+def test_feedback_pipeline_joins_do_not_multiply_rows(runs):
+    out = runs["out"]
+    comments = _table(out, "comments")
+    analysed = comments[comments["kind"].isin(["comment", "transcript_turn"])]
+    analysed = analysed[analysed["language"].isin(["en", "und"])]
+    for name in ("comment_topics", "sentiment", "scores"):
+        df = _table(out, name)
+        assert df["comment_id"].is_unique, name
+    assert len(_table(out, "comment_topics")) == len(analysed)
+    assert len(_table(out, "sentiment")) == len(analysed)
+    scores = _table(out, "scores")
+    assert set(scores["comment_id"]) <= set(comments.loc[comments["kind"] == "comment", "comment_id"])
+    # the duplicated score id keeps its first row
+    assert scores.set_index("source_id").loc["X-PII", "score_raw"] == 5
+
+
+def test_feedback_pipeline_reports_the_true_match_rate(runs, tiny_inputs):
+    out = runs["out"]
+    comments = _table(out, "comments")
+    survey_ids = comments.loc[comments["kind"] == "comment", "source_id"]
+    expected = survey_ids.isin(set(tiny_inputs["scores"]["id"])).mean()
+    assert runs["first"].summary["score_match_rate"] == pytest.approx(expected)
+    unmatched = _table(out, "unmatched_scores")
+    got = set(zip(unmatched["source_id"], unmatched["reason"], strict=True))
+    assert ("NOT-A-COMMENT", "no_comment_for_id") in got
+    assert ("X-PII", "duplicate_score_id") in got
+    assert ("X-NOSCORE", "no_score_for_id") in got
+    assert (tiny_inputs["comments"]["id"].iloc[0], "no_comment_for_id") not in got
+
+
+def test_feedback_pipeline_excludes_moderator_turns_and_pseudonymises(runs):
+    out = runs["out"]
+    comments = _table(out, "comments")
+    turns = comments[comments["kind"] != "comment"]
+    assert (turns["kind"] == "moderator_turn").sum() > 0
+    assert (turns["kind"] == "transcript_turn").sum() > 0
+    assert all(re.fullmatch(r"MODERATOR|P\d{2}", s) for s in turns["speaker"])
+    moderator_ids = set(turns.loc[turns["kind"] == "moderator_turn", "comment_id"])
+    for name in ("comment_topics", "sentiment", "clauses", "pain_points"):
+        assert not moderator_ids & set(_table(out, name)["comment_id"]), name
+
+
+def test_feedback_pipeline_writes_no_pii_canary(runs, tiny_inputs):
+    out = runs["out"]
+    files = [p for p in out.rglob("*") if p.is_file()]
+    assert files
+    for path in files:
+        data = path.read_bytes()
+        for canary in tiny_inputs["canaries"]:
+            assert canary.encode() not in data, f"{canary} leaked into {path}"
+    text = _table(out, "comments").set_index("source_id").loc["X-PII", "text"]
+    assert "[EMAIL]" in text and "[PHONE]" in text
+
+
+def test_feedback_pipeline_rerun_changes_no_data(runs):
+    out = runs["out"]
+    before = runs["counts_after_first"]
+    con = duckdb.connect(str(out / "feedback.duckdb"), read_only=True)
+    after = {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in TABLES}
+    con.close()
+    for table in TABLES:
+        if table in ("run_summary", "quarantine", "unmatched_scores"):
+            assert after[table] == 2 * before[table], table  # one set of rows per run
+        else:
+            assert after[table] == before[table], table
+    first, second = _table(out, "sentiment", "run1"), _table(out, "sentiment", "run2")
+    pd.testing.assert_frame_equal(first, second)
+    assert runs["second"].summary["status"] == "ok"

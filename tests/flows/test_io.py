@@ -1,0 +1,132 @@
+"""Reading inputs and atomic, idempotent writing."""
+
+from __future__ import annotations
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from flows import io
+from flows.cli import app
+from flows.config import ColumnMap, ConfigError, load_config
+from nlp.schemas import conform
+
+
+def test_io_reads_utf8_bom_and_latin1_csv(tmp_path):
+    bom = tmp_path / "bom.csv"
+    bom.write_bytes("id,text\n1,café\n".encode("utf-8-sig"))
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("id;text\n2;naïve crème\n".encode("latin-1"))
+    a = io.read_comments(bom, ColumnMap())
+    b = io.read_comments(latin, ColumnMap())
+    assert list(a["source_id"]) == ["1"] and list(a["text"]) == ["café"]
+    assert list(b["text"]) == ["naïve crème"]
+
+
+def test_io_keeps_leading_zeros_and_row_numbers(tmp_path):
+    path = tmp_path / "c.csv"
+    path.write_text("id,text\n007,first\n008,second\n", encoding="utf-8")
+    df = io.read_comments(path, ColumnMap())
+    assert list(df["source_id"]) == ["007", "008"]
+    assert list(df["row_number"]) == [1, 2]
+
+
+def test_io_missing_column_error_names_file_and_columns(tmp_path):
+    path = tmp_path / "export.csv"
+    path.write_text("respondent,comment\n1,hello\n", encoding="utf-8")
+    with pytest.raises(io.InputError) as err:
+        io.read_comments(path, ColumnMap())
+    msg = str(err.value)
+    assert "export.csv" in msg and "'id'" in msg and "'respondent'" in msg and "'comment'" in msg
+
+
+def test_io_column_mapping_and_formats(tmp_path):
+    df = pd.DataFrame({"rid": ["a", "b"], "comment": ["x y", "z"]})
+    mapping = ColumnMap(id="rid", text="comment", date=None, service=None)
+    df.to_parquet(tmp_path / "c.parquet")
+    df.to_json(tmp_path / "c.jsonl", orient="records", lines=True)
+    for name in ("c.parquet", "c.jsonl"):
+        got = io.read_comments(tmp_path / name, mapping)
+        assert list(got["source_id"]) == ["a", "b"] and list(got["text"]) == ["x y", "z"]
+
+
+def test_io_unsupported_file_type(tmp_path):
+    path = tmp_path / "c.xls"
+    path.write_text("x")
+    with pytest.raises(io.InputError, match="unsupported file type"):
+        io.read_frame(path)
+
+
+def test_io_atomic_writes_leave_no_temp_files(tmp_path):
+    io.write_text_atomic(tmp_path / "r.html", "<p>hi</p>")
+    io.write_parquet_atomic(pd.DataFrame({"a": [1]}), tmp_path / "t.parquet")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.html", "t.parquet"]
+
+
+def _tables(ids: list[str], run_id: str) -> dict[str, pd.DataFrame]:
+    comments = conform(
+        pd.DataFrame({"comment_id": ids, "text": [f"t{i}" for i in ids], "run_id": run_id}),
+        "comments",
+    )
+    summary = conform(pd.DataFrame({"run_id": [run_id], "rows_read": [len(ids)]}), "run_summary")
+    topics = conform(pd.DataFrame({"topic_id": [0], "label": ["x"], "size": [len(ids)]}), "topics")
+    return {"comments": comments, "run_summary": summary, "topics": topics}
+
+
+def test_io_upsert_duckdb_is_idempotent_and_accumulates(tmp_path):
+    io.upsert_duckdb(_tables(["a", "b"], "r1"), tmp_path, "r1", ["a", "b"])
+    io.upsert_duckdb(_tables(["a", "b"], "r1"), tmp_path, "r1", ["a", "b"])
+    con = duckdb.connect(str(tmp_path / io.DB_NAME), read_only=True)
+    assert con.execute("SELECT count(*) FROM comments").fetchone()[0] == 2
+    assert con.execute("SELECT count(*) FROM run_summary").fetchone()[0] == 1
+    con.close()
+    io.upsert_duckdb(_tables(["b", "c"], "r2"), tmp_path, "r2", ["b", "c"])
+    con = duckdb.connect(str(tmp_path / io.DB_NAME), read_only=True)
+    ids = [r[0] for r in con.execute("SELECT comment_id FROM comments ORDER BY 1").fetchall()]
+    runs = [r[0] for r in con.execute("SELECT run_id FROM comments ORDER BY comment_id").fetchall()]
+    assert ids == ["a", "b", "c"] and runs == ["r1", "r2", "r2"]
+    assert con.execute("SELECT count(*) FROM run_summary").fetchone()[0] == 2
+    assert con.execute("SELECT count(*) FROM topics").fetchone()[0] == 1
+    con.close()
+    assert [p.name for p in tmp_path.iterdir()] == [io.DB_NAME]
+
+
+def test_io_embedding_cache_round_trip(tmp_path):
+    path = io.embedding_cache_path(tmp_path, "sentence-transformers/all-MiniLM-L6-v2")
+    assert io.load_embedding_cache(path) == {}
+    vec = np.arange(4, dtype=np.float32)
+    io.append_embedding_cache(path, {}, {"h1": vec})
+    io.append_embedding_cache(path, io.load_embedding_cache(path), {"h2": vec + 1})
+    cache = io.load_embedding_cache(path)
+    assert sorted(cache) == ["h1", "h2"]
+    np.testing.assert_array_equal(cache["h2"], vec + 1)
+
+
+def test_config_yaml_paths_are_relative_to_the_file(tmp_path):
+    cfg_path = tmp_path / "cfg.yaml"
+    cfg_path.write_text("comments: in/c.csv\nscore_scale: {low: 0, high: 10}\n", encoding="utf-8")
+    cfg = load_config(cfg_path, out=tmp_path / "o")
+    assert cfg.comments == (tmp_path / "in" / "c.csv").resolve()
+    assert cfg.score_scale.scale().is_nps and cfg.out == tmp_path / "o"
+
+
+def test_config_rejects_unknown_keys(tmp_path):
+    cfg_path = tmp_path / "cfg.yaml"
+    cfg_path.write_text("comments: c.csv\nscore_scael: {}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="score_scael"):
+        load_config(cfg_path)
+
+
+def test_cli_run_without_inputs_exits_2():
+    result = CliRunner().invoke(app, ["run", "--out", "x"])
+    assert result.exit_code == 2
+    assert "--comments" in result.output
+
+
+def test_cli_schema_lists_every_table():
+    result = CliRunner().invoke(app, ["schema"])
+    assert result.exit_code == 0
+    for table in ("comments", "quarantine", "pain_points", "topic_csat", "run_summary"):
+        assert table in result.output
