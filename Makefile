@@ -25,8 +25,8 @@ test-fast: $(STAMP)
 	HF_HUB_OFFLINE=1 $(PY) -m pytest -m "not slow"
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check nlp flows tests scripts bench
-	$(VENV)/bin/ruff format --check nlp flows tests scripts bench
+	$(VENV)/bin/ruff check nlp flows tests scripts
+	$(VENV)/bin/ruff format --check nlp flows tests scripts
 
 clean:
 	rm -rf $(OUT) .pytest_cache

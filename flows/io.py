@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -16,10 +17,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from flows.config import ColumnMap
-from nlp import schemas
+from nlp import schemas, transcripts
 
 DB_NAME = "feedback.duckdb"
-SUPPORTED = (".csv", ".tsv", ".json", ".jsonl", ".parquet")
+SUPPORTED = (".csv", ".tsv", ".xlsx", ".json", ".jsonl", ".parquet")
 
 
 class InputError(ValueError):
@@ -30,7 +31,7 @@ class InputError(ValueError):
 
 
 def read_frame(path: Path) -> pd.DataFrame:
-    """Read a CSV/TSV (UTF-8, UTF-8 BOM or Latin-1), JSON, JSONL or Parquet file as strings."""
+    """Read CSV/TSV (UTF-8, UTF-8 BOM or Latin-1), XLSX, JSON, JSONL or Parquet, as strings."""
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: file not found")
@@ -49,6 +50,8 @@ def read_frame(path: Path) -> pd.DataFrame:
                 )
             except UnicodeDecodeError:
                 continue
+    if suffix in (".xlsx", ".xlsm"):
+        return pd.read_excel(path, dtype=str, engine="openpyxl").fillna("")
     if suffix == ".json":
         return pd.read_json(path, dtype=False).astype("string")
     if suffix == ".jsonl":
@@ -99,19 +102,77 @@ def read_scores(path: Path, columns: ColumnMap) -> pd.DataFrame:
     return pd.DataFrame({"source_id": df[columns.id].astype("string"), "score": df[columns.score]})
 
 
-def read_transcripts(directory: Path) -> list[tuple[str, str, str]]:
-    """(transcript_id, file name, text) for each .txt transcript in a directory, sorted by name."""
+TRANSCRIPT_TYPES = (".txt", ".vtt", ".srt", ".docx", ".json")
+
+
+def _decode(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+def read_transcript(path: Path) -> list[transcripts.Segment]:
+    """Segments of one transcript file (.txt, .vtt, .srt, .docx or diarised .json)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".txt":
+            return transcripts.segments_from_lines(_decode(path.read_bytes()).splitlines())
+        if suffix == ".vtt":
+            return transcripts.segments_from_vtt(_decode(path.read_bytes()))
+        if suffix == ".srt":
+            return transcripts.segments_from_srt(_decode(path.read_bytes()))
+        if suffix == ".docx":
+            import docx
+
+            paragraphs = [p.text for p in docx.Document(str(path)).paragraphs]
+            return transcripts.segments_from_lines(paragraphs)
+        if suffix == ".json":
+            records = json.loads(path.read_bytes())
+            if isinstance(records, dict):
+                records = records.get("segments", [])
+            if not isinstance(records, list):
+                raise InputError(f"{path}: expected a list of segments or {{'segments': [...]}}")
+            return transcripts.segments_from_records(records, _speakers_for(path))
+    except InputError:
+        raise
+    except Exception as exc:  # a parser's own error: name the file, keep the cause
+        raise InputError(f"{path}: cannot parse {suffix} transcript: {exc}") from exc
+    raise InputError(f"{path}: unsupported transcript type; use {', '.join(TRANSCRIPT_TYPES)}")
+
+
+def _speakers_for(path: Path) -> dict[str, dict]:
+    """Speaker roles for a JSON transcript: `<stem>.speakers.json`, else `speakers.json` beside it.
+
+    Either a list of `{label, role, ...}` or a mapping label -> `{role, ...}`.
+    """
+    for candidate in (path.with_suffix(".speakers.json"), path.parent / "speakers.json"):
+        if candidate.exists() and candidate != path:
+            data = json.loads(candidate.read_bytes())
+            if isinstance(data, list):
+                return {str(d.get("label")): d for d in data if isinstance(d, dict)}
+            if isinstance(data, dict):
+                return {str(k): v for k, v in data.items() if isinstance(v, dict)}
+    return {}
+
+
+def read_transcripts(directory: Path) -> list[tuple[str, str, list[transcripts.Segment]]]:
+    """(transcript_id, file name, segments) for each transcript in a directory, sorted by name.
+
+    Speaker files (`speakers.json`, `*.speakers.json`) are read with their transcript.
+    """
     directory = Path(directory)
     if not directory.is_dir():
         raise InputError(f"{directory}: transcripts directory not found")
     out = []
-    for path in sorted(directory.glob("*.txt")):
-        raw = path.read_bytes()
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            text = raw.decode("latin-1")
-        out.append((_slug(path.stem), path.name, text))
+    for path in sorted(directory.iterdir()):
+        name = path.name.lower()
+        if path.suffix.lower() not in TRANSCRIPT_TYPES or name.endswith("speakers.json"):
+            continue
+        if name.startswith(("~$", ".")):  # Word lock files, hidden files
+            continue
+        out.append((_slug(path.stem), path.name, read_transcript(path)))
     return out
 
 

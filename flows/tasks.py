@@ -67,8 +67,9 @@ def ingest_task(config: PipelineConfig) -> Ingested:
         c["kind"] = "comment"
         frames.append(c)
     if config.transcripts:
-        for tid, name, text in io.read_transcripts(config.transcripts):
-            t = pd.DataFrame(transcripts.transcript_rows(text, tid, config.moderator_pattern))
+        for tid, name, segments in io.read_transcripts(config.transcripts):
+            rows = transcripts.rows_from_segments(segments, tid, config.moderator_pattern)
+            t = pd.DataFrame(rows)
             if t.empty:
                 continue
             t["source"] = name

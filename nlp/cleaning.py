@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 import html
 import re
-import unicodedata
 
+import ftfy
 import pandas as pd
 
 # Answers that carry no feedback; compared after lower-casing and stripping punctuation.
@@ -41,10 +41,11 @@ _NON_WORD = re.compile(r"[^\w]+")
 
 
 def normalise_text(text: object) -> str:
-    """NFKC-normalise, unescape HTML entities, drop tags and control characters, fold whitespace."""
+    """Repair mojibake (ftfy), NFKC-normalise, unescape HTML, drop tags and control characters,
+    fold whitespace."""
     if text is None or (isinstance(text, float) and pd.isna(text)):
         return ""
-    s = unicodedata.normalize("NFKC", str(text))
+    s = ftfy.fix_text(str(text), normalization="NFKC")
     s = html.unescape(s)
     s = _TAG.sub(" ", s)
     s = _CONTROL.sub("", s)

@@ -170,9 +170,18 @@ class PainPointTagger:
         by_label: dict[str, list[Span]] = {}
         for span in spans:
             by_label.setdefault(span.label_, []).append(span)
-        kept = [s for group in by_label.values() for s in filter_spans(group)]
+        kept = [_whole_words(s) for group in by_label.values() for s in filter_spans(group)]
         doc.spans[SPAN_KEY] = sorted(kept, key=lambda s: (s.start, s.label_))
         return doc
+
+
+def _whole_words(span: Span) -> Span:
+    """Widen a span that starts inside a word ("n't help" in "aren't helping") to the word start."""
+    start = span.start
+    doc = span.doc
+    while start > 0 and not doc[start - 1].whitespace_ and doc[start - 1].is_alpha:
+        start -= 1
+    return span if start == span.start else Span(doc, start, span.end, label=span.label)
 
 
 @Language.factory("pain_point_tagger", default_config={"taxonomy": None})

@@ -13,6 +13,7 @@ import jinja2
 import pandas as pd
 
 QUOTES_PER_THEME = 3
+QUOTE_CONTEXT = 160  # characters of context shown either side of the evidence
 
 
 def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
@@ -24,6 +25,18 @@ def _isna(v: Any) -> bool:
         return bool(pd.isna(v))
     except (TypeError, ValueError):
         return False
+
+
+def quote_window(text: str, start: int, end: int, context: int = QUOTE_CONTEXT) -> dict[str, str]:
+    """The evidence with up to `context` characters either side, cut at word boundaries."""
+    before, after = text[:start], text[end:]
+    if len(before) > context:
+        cut = before.find(" ", len(before) - context)
+        before = "…" + before[cut + 1 if cut >= 0 else len(before) - context :]
+    if len(after) > context:
+        cut = after.rfind(" ", 0, context)
+        after = after[: cut if cut > 0 else context] + "…"
+    return {"before": before, "evidence": text[start:end], "after": after}
 
 
 def pain_point_briefs(
@@ -41,14 +54,7 @@ def pain_point_briefs(
         quotes = []
         for row in group.drop_duplicates("comment_id").head(QUOTES_PER_THEME).itertuples():
             text = texts.get(row.comment_id, "")
-            quotes.append(
-                {
-                    "comment_id": row.comment_id,
-                    "before": text[: row.start],
-                    "evidence": text[row.start : row.end],
-                    "after": text[row.end :],
-                }
-            )
+            quotes.append({"comment_id": row.comment_id, **quote_window(text, row.start, row.end)})
         stats = _records(csat.loc[[cat]].reset_index())[0] if cat in csat.index else {}
         briefs.append(
             {

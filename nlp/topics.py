@@ -14,9 +14,17 @@ import numpy as np
 import pandas as pd
 from bertopic import BERTopic
 from hdbscan import HDBSCAN
-from sklearn.feature_extraction.text import CountVectorizer
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 from umap import UMAP
 
+from nlp.cleaning import FILLERS
+
+# English stop words plus spoken fillers and apostrophe-less contractions ("dont").
+_EXTRA_STOP = (
+    "dont didnt doesnt im ive wasnt couldnt wouldnt cant isnt gonna like just really know "
+    "think mean sort thing things"
+)
+STOP_WORDS = sorted(ENGLISH_STOP_WORDS | FILLERS | set(_EXTRA_STOP.split()))
 MIN_DOCS = 30  # below this a topic model is not meaningful
 MIN_UNIQUE_DOCS = 10
 
@@ -109,7 +117,7 @@ def fit_topics(
 
 def _vectorizer(params: TopicParams, n_docs: int) -> CountVectorizer:
     return CountVectorizer(
-        stop_words="english",
+        stop_words=STOP_WORDS,
         ngram_range=params.ngram_range,
         min_df=2 if n_docs >= 100 else 1,
         token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z'-]+\b",

@@ -36,10 +36,18 @@ def tiny_inputs(tmp_path_factory) -> dict:
         [
             {"id": "X-EMPTY", "date": "2022-01-05", "service": "111", "text": "   "},
             {"id": "X-NA", "date": "2022-01-05", "service": "111", "text": "N/A"},
-            {"id": "X-PII", "date": "2022-01-06", "service": "111",
-             "text": f"Please email me at {canary_email} or call {canary_phone}, the wait was awful."},
-            {"id": "X-NOSCORE", "date": "2022-01-07", "service": "111",
-             "text": "The ambulance crew were kind but we waited four hours."},
+            {
+                "id": "X-PII",
+                "date": "2022-01-06",
+                "service": "111",
+                "text": f"Please email me at {canary_email} or call {canary_phone}, the wait was awful.",
+            },
+            {
+                "id": "X-NOSCORE",
+                "date": "2022-01-07",
+                "service": "111",
+                "text": "The ambulance crew were kind but we waited four hours.",
+            },
         ]
     )
     comments = pd.concat([comments, planted, comments.iloc[[0]]], ignore_index=True)

@@ -85,7 +85,9 @@ def test_feedback_pipeline_joins_do_not_multiply_rows(runs):
     assert len(_table(out, "comment_topics")) == len(analysed)
     assert len(_table(out, "sentiment")) == len(analysed)
     scores = _table(out, "scores")
-    assert set(scores["comment_id"]) <= set(comments.loc[comments["kind"] == "comment", "comment_id"])
+    assert set(scores["comment_id"]) <= set(
+        comments.loc[comments["kind"] == "comment", "comment_id"]
+    )
     # the duplicated score id keeps its first row
     assert scores.set_index("source_id").loc["X-PII", "score_raw"] == 5
 

@@ -130,3 +130,111 @@ def test_cli_schema_lists_every_table():
     assert result.exit_code == 0
     for table in ("comments", "quarantine", "pain_points", "topic_csat", "run_summary"):
         assert table in result.output
+
+
+VTT = """WEBVTT
+
+00:00:01.000 --> 00:00:04.000
+<v Moderator>How did you find the form?
+
+00:00:04.500 --> 00:00:09.000
+<v Alice Jones>It was long and I had to repeat my address.
+
+00:00:09.000 --> 00:00:12.000
+<v Alice Jones>Twice, actually.
+"""
+
+SRT = """1
+00:00:01,000 --> 00:00:04,000
+Interviewer: Why did you call?
+
+2
+00:00:04,500 --> 00:00:09,000
+Bob Smith: The website kept crashing.
+
+3
+00:00:09,100 --> 00:00:11,000
+so I rang them instead.
+"""
+
+
+def _rows(segments):
+    from nlp.transcripts import rows_from_segments
+
+    return rows_from_segments(segments, "t")
+
+
+def test_io_reads_vtt_and_srt_transcripts(tmp_path):
+    (tmp_path / "a.vtt").write_text(VTT, encoding="utf-8")
+    (tmp_path / "b.srt").write_text(SRT, encoding="utf-8")
+    got = {tid: _rows(segs) for tid, _, segs in io.read_transcripts(tmp_path)}
+    vtt, srt = got["a"], got["b"]
+    assert [r["kind"] for r in vtt] == ["moderator_turn", "transcript_turn"]
+    assert vtt[1]["text"] == "It was long and I had to repeat my address. Twice, actually."
+    assert vtt[1]["start_time"] == 4.5 and vtt[1]["speaker"] == "P01"
+    assert [r["speaker"] for r in srt] == ["MODERATOR", "P01"]
+    assert srt[1]["text"] == "The website kept crashing. so I rang them instead."
+
+
+def test_io_reads_docx_transcript(tmp_path):
+    import docx
+
+    document = docx.Document()
+    for line in [
+        "Focus group 3 notes",
+        "Facilitator: What was hardest?",
+        "P2: Finding the form.",
+        "It took me an hour.",
+        "Facilitator: Thanks.",
+    ]:
+        document.add_paragraph(line)
+    document.save(str(tmp_path / "fg.docx"))
+    (tmp_path / "~$fg.docx").write_bytes(b"lock")  # Word's lock file is skipped
+    [(tid, name, segs)] = io.read_transcripts(tmp_path)
+    rows = _rows(segs)
+    assert (tid, name) == ("fg", "fg.docx")
+    assert [(r["speaker"], r["kind"]) for r in rows] == [
+        ("MODERATOR", "moderator_turn"),
+        ("P01", "transcript_turn"),
+        ("MODERATOR", "moderator_turn"),
+    ]
+    assert rows[1]["text"] == "Finding the form. It took me an hour."
+
+
+def test_io_reads_diarised_json_with_speaker_roles(tmp_path):
+    import json
+
+    segments = [
+        {"speaker": "0", "start_time": 1.0, "end_time": 2.0, "text": "Good morning."},
+        {"speaker": "0", "start_time": 2.0, "end_time": 3.0, "text": "Next speaker please."},
+        {"speaker": "3", "start_time": 4.0, "end_time": 9.0, "text": "Parking rules cost us."},
+        {"speaker": "3", "start_time": 9.0, "end_time": 12.0, "text": "Please change them."},
+    ]
+    speakers = [
+        {"label": "0", "name": "Real Name", "role": "Chair of the Commission"},
+        {"label": "3", "name": "Other Name", "role": "Member of the Public"},
+    ]
+    (tmp_path / "hearing.json").write_text(json.dumps(segments), encoding="utf-8")
+    (tmp_path / "speakers.json").write_text(json.dumps(speakers), encoding="utf-8")
+    [(tid, _, segs)] = io.read_transcripts(tmp_path)
+    rows = _rows(segs)
+    assert tid == "hearing"
+    assert [(r["speaker"], r["kind"], r["start_time"]) for r in rows] == [
+        ("MODERATOR", "moderator_turn", 1.0),
+        ("P01", "transcript_turn", 4.0),
+    ]
+    assert rows[1]["text"] == "Parking rules cost us. Please change them."
+    assert "Real Name" not in str(rows) and "Other Name" not in str(rows)
+
+
+def test_io_bad_transcript_names_the_file(tmp_path):
+    (tmp_path / "broken.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(io.InputError, match="broken.json"):
+        io.read_transcripts(tmp_path)
+
+
+def test_io_reads_xlsx(tmp_path):
+    df = pd.DataFrame({"id": ["001", "002"], "text": ["good", "slow"]})
+    df.to_excel(tmp_path / "c.xlsx", index=False)
+    got = io.read_comments(tmp_path / "c.xlsx", ColumnMap(date=None, service=None))
+    assert list(got["source_id"]) == ["001", "002"] and list(got["text"]) == ["good", "slow"]
