@@ -13,6 +13,7 @@ from prefect.artifacts import create_markdown_artifact
 
 from flows import tasks
 from flows.config import PipelineConfig
+from nlp.corpus import combine
 from nlp.schemas import conform
 
 
@@ -46,19 +47,28 @@ def feedback_pipeline_flow(config: PipelineConfig) -> RunResult:
     taxonomy = tasks.load_taxonomy(config)  # fail fast on a bad taxonomy, before model loads
     nlp, encoder = tasks.load_models_task(config)
     ingested = timed("ingest", tasks.ingest_task, config)
-    cleaned = timed("clean", tasks.clean_task, ingested, nlp, config, run_id)
-    docs = tasks.analysed(cleaned.comments)
+    previous = tasks.load_corpus_task(config)
+    cleaned = timed("clean", tasks.clean_task, ingested, previous["ingest_ledger"], nlp, run_id)
+    # This run's new or changed rows replace their earlier versions; the rest of the corpus stays.
+    replaced = set(cleaned.ledger["comment_id"])
+    comments = combine(previous["comments"], cleaned.comments, replaced)
+    docs = tasks.analysed(comments)
+    new_docs = tasks.analysed(cleaned.comments)
     embeddings = timed("embed", tasks.embed_task, docs, encoder, config)
     topic_result, topics_table, comment_topics = timed(
         "topics", tasks.topics_task, docs, embeddings, config, run_id
     )
-    clauses, tags, sentiment = timed("tag", tasks.tag_task, docs, nlp, taxonomy)
+    new_clauses, new_tags, new_sentiment = timed("tag", tasks.tag_task, new_docs, nlp, taxonomy)
+    clauses = combine(previous["clauses"], new_clauses, replaced)
+    tags = combine(previous["pain_points"], new_tags, replaced)
+    sentiment = combine(previous["sentiment"], new_sentiment, replaced)
     joined = timed(
         "csat",
         tasks.csat_task,
-        cleaned.comments,
-        cleaned.quarantine["source_id"],
+        comments,
+        cleaned.quarantined_ids,
         ingested.scores,
+        previous["scores"],
         topics_table,
         comment_topics,
         tags,
@@ -74,9 +84,11 @@ def feedback_pipeline_flow(config: PipelineConfig) -> RunResult:
         "run_id": run_id,
         "started_at": started,
         "rows_read": ingested.rows_read,
+        "rows_new": len(cleaned.comments) + len(cleaned.quarantine),
+        "rows_unchanged": cleaned.rows_unchanged,
         "rows_kept": len(cleaned.comments),
         "rows_quarantined": len(cleaned.quarantine),
-        "moderator_turns": int((cleaned.comments["kind"] == "moderator_turn").sum()),
+        "moderator_turns": int((comments["kind"] == "moderator_turn").sum()),
         "documents_analysed": len(docs),
         "scores_read": joined.scores_read,
         "score_match_rate": joined.match_rate,
@@ -92,7 +104,7 @@ def feedback_pipeline_flow(config: PipelineConfig) -> RunResult:
         **timings,
     }
     tables = {
-        "comments": cleaned.comments,
+        "comments": comments,
         "quarantine": cleaned.quarantine,
         "topics": topics_table,
         "comment_topics": comment_topics,
@@ -101,6 +113,7 @@ def feedback_pipeline_flow(config: PipelineConfig) -> RunResult:
         "pain_points": tags,
         "scores": joined.scores,
         "unmatched_scores": joined.unmatched,
+        "ingest_ledger": combine(previous["ingest_ledger"], cleaned.ledger, replaced),
         "topic_csat": joined.topic_csat,
         "pain_point_csat": joined.pain_point_csat,
     }

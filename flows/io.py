@@ -280,6 +280,28 @@ def _merge_table(con: duckdb.DuckDBPyConnection, name: str, df: pd.DataFrame, ru
     con.unregister("incoming")
 
 
+def read_corpus(out: Path) -> dict[str, pd.DataFrame]:
+    """The per-comment tables already in `<out>/feedback.duckdb` (empty tables when none)."""
+    db_path = Path(out) / DB_NAME
+    tables = {name: schemas.empty(name) for name in schemas.PER_COMMENT}
+    if not db_path.exists():
+        return tables
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        present = {r[0] for r in con.execute("SHOW TABLES").fetchall()}
+        for name in schemas.PER_COMMENT:
+            if name in present:
+                tables[name] = schemas.conform(_known_columns(con.table(name).df(), name), name)
+    finally:
+        con.close()
+    return tables
+
+
+def _known_columns(df: pd.DataFrame, name: str) -> pd.DataFrame:
+    """Drop columns a later version no longer writes, so old files still load."""
+    return df[[c for c in df.columns if c in schemas.TABLES[name]]]
+
+
 # ---------------------------------------------------------------- embedding cache
 
 

@@ -18,8 +18,8 @@ from spacy.language import Language
 
 from flows import io
 from flows.config import PipelineConfig
-from nlp import cleaning, csat, embedding, pain_points, pii, report, topics, transcripts
-from nlp.schemas import conform
+from nlp import cleaning, corpus, csat, embedding, pain_points, pii, report, topics, transcripts
+from nlp.schemas import COMMENT_KEYED, TABLES, conform
 from nlp.sentiment import SentimentScorer
 
 STAGE = {"persist_result": False, "cache_policy": NO_CACHE}
@@ -37,8 +37,13 @@ class Ingested:
 
 @dataclass
 class Cleaned:
-    comments: pd.DataFrame  # the `comments` table
+    """This run's new or changed rows: kept (the `comments` table) and quarantined."""
+
+    comments: pd.DataFrame
     quarantine: pd.DataFrame
+    ledger: pd.DataFrame
+    quarantined_ids: pd.Series  # every quarantined input id, seen or not (for the score join)
+    rows_unchanged: int
 
 
 def load_spacy() -> Language:
@@ -78,6 +83,8 @@ def ingest_task(config: PipelineConfig) -> Ingested:
     if not frames:
         raise ValueError("nothing to analyse: give --comments and/or --transcripts")
     rows = pd.concat(frames, ignore_index=True)
+    rows["comment_id"] = corpus.comment_ids(rows, config.dataset)
+    rows["row_hash"] = corpus.row_hashes(rows)
     scores = None
     if config.scores:
         scores = io.read_scores(config.scores, config.score_columns or config.columns)
@@ -88,43 +95,56 @@ def ingest_task(config: PipelineConfig) -> Ingested:
 
 
 @task(name="clean-and-redact", **STAGE)
-def clean_task(ingested: Ingested, nlp: Language, config: PipelineConfig, run_id: str) -> Cleaned:
-    """Normalise, quarantine unusable rows, identify language, redact PII (before any embedding)."""
+def clean_task(ingested: Ingested, ledger: pd.DataFrame, nlp: Language, run_id: str) -> Cleaned:
+    """Triage every row; then, for rows the ledger has not seen, redact PII (before any
+    embedding), hash and identify the language. Seen rows are skipped: already processed."""
     logger = get_run_logger()
     kept, quarantine = cleaning.triage_comments(ingested.rows)
-    redacted = pii.redact_pii(kept["text"].tolist(), nlp)
-    kept["text"] = [t for t, _ in redacted]
-    kept["pii_redactions"] = [n for _, n in redacted]
-    kept["text_hash"] = kept["text"].map(cleaning.text_hash)
-    kept["language"] = kept["text"].map(cleaning.detect_language)
-    is_comment = kept["kind"] == "comment"
-    kept["comment_id"] = np.where(
-        is_comment,
-        config.dataset + ":" + kept["source_id"].astype(str),
-        "transcript:" + kept["source_id"].astype(str),
+    kept["near_duplicate_of"] = cleaning.near_duplicate_of(kept["text"], kept["comment_id"])
+    new_kept = kept[corpus.unseen(kept, ledger)].reset_index(drop=True)
+    new_quarantine = quarantine[corpus.unseen(quarantine, ledger)].reset_index(drop=True)
+    redacted = pii.redact_pii(new_kept["text"].tolist(), nlp)
+    new_kept["text"] = [t for t, _ in redacted]
+    new_kept["pii_redactions"] = [n for _, n in redacted]
+    new_kept["text_hash"] = new_kept["text"].map(cleaning.text_hash)
+    new_kept["language"] = new_kept["text"].map(cleaning.detect_language)
+    new_kept["date"] = cleaning.parse_dates(new_kept["date"])
+    new_kept["run_id"] = run_id
+    new_quarantine["run_id"] = run_id
+    entries = pd.concat(
+        [
+            corpus.ledger_entries(new_kept, "kept", run_id),
+            corpus.ledger_entries(new_quarantine, "quarantined", run_id),
+        ],
+        ignore_index=True,
     )
-    kept["date"] = _parse_dates(kept["date"]) if "date" in kept else None
-    kept["run_id"] = run_id
-    quarantine["run_id"] = run_id
+    unchanged = ingested.rows_read - len(new_kept) - len(new_quarantine)
     logger.info(
-        "clean: %d kept, %d quarantined, %d PII redactions",
-        len(kept),
-        len(quarantine),
-        int(kept["pii_redactions"].sum()),
+        "clean: %d new kept, %d new quarantined, %d unchanged, %d PII redactions",
+        len(new_kept),
+        len(new_quarantine),
+        unchanged,
+        int(new_kept["pii_redactions"].sum()),
     )
-    cols = [c for c in kept.columns if c in conform(pd.DataFrame(), "comments").columns]
     return Cleaned(
-        comments=conform(kept[cols], "comments"), quarantine=conform(quarantine, "quarantine")
+        comments=conform(_columns_of(new_kept, "comments"), "comments"),
+        quarantine=conform(_columns_of(new_quarantine, "quarantine"), "quarantine"),
+        ledger=conform(entries, "ingest_ledger"),
+        quarantined_ids=quarantine["source_id"],
+        rows_unchanged=unchanged,
     )
 
 
-def _parse_dates(raw: pd.Series) -> pd.Series:
-    """ISO first; then day-first (dd/mm/yyyy) and month-first for what is left."""
-    s = raw.astype("string")
-    iso = pd.to_datetime(s, format="ISO8601", errors="coerce")
-    day = pd.to_datetime(s, format="%d/%m/%Y", errors="coerce")
-    month = pd.to_datetime(s, format="%m/%d/%Y", errors="coerce")
-    return iso.fillna(day).fillna(month)
+def _columns_of(df: pd.DataFrame, table: str) -> pd.DataFrame:
+    return df[[c for c in df.columns if c in TABLES[table]]]
+
+
+@task(name="load-corpus", **STAGE)
+def load_corpus_task(config: PipelineConfig) -> dict[str, pd.DataFrame]:
+    """Per-comment tables from earlier runs (empty on the first run)."""
+    tables = io.read_corpus(config.out)
+    get_run_logger().info("corpus: %d comments from earlier runs", len(tables["comments"]))
+    return tables
 
 
 def analysed(comments: pd.DataFrame) -> pd.DataFrame:
@@ -237,48 +257,51 @@ def csat_task(
     comments: pd.DataFrame,
     quarantined_ids: pd.Series,
     score_table: pd.DataFrame | None,
+    previous_scores: pd.DataFrame,
     topics_table: pd.DataFrame,
     comment_topics: pd.DataFrame,
     tags: pd.DataFrame,
     config: PipelineConfig,
     run_id: str,
 ) -> CsatTables:
-    """Join scores by id and summarise the score per topic and per pain-point category."""
+    """Join this run's scores to the corpus (earlier scores stay for comments it does not
+    cover) and summarise the score per topic and per pain-point category."""
     logger = get_run_logger()
-    if score_table is None:
-        empty = pd.DataFrame()
-        return CsatTables(
-            conform(empty, "scores"),
-            conform(empty, "unmatched_scores"),
-            conform(empty, "topic_csat"),
-            conform(empty, "pain_point_csat"),
-            None,
-            0,
+    survey = comments[comments["kind"] == "comment"]
+    scores, unmatched, read = previous_scores, conform(pd.DataFrame(), "unmatched_scores"), 0
+    if score_table is not None:
+        joined = csat.join_scores(
+            comments, score_table, config.score_scale.scale(), quarantined_ids=quarantined_ids
         )
-    joined = csat.join_scores(
-        comments, score_table, config.score_scale.scale(), quarantined_ids=quarantined_ids
-    )
+        scores = corpus.combine(previous_scores, joined.scores, set(joined.scores["comment_id"]))
+        read = joined.scores_read
+        # a comment scored in an earlier run is not unmatched
+        earlier = set(survey.loc[survey["comment_id"].isin(scores["comment_id"]), "source_id"])
+        u = joined.unmatched
+        u = u[~((u["side"] == "comments") & u["source_id"].isin(earlier))]
+        unmatched = conform(u.assign(run_id=run_id), "unmatched_scores")
+    scores = scores[scores["comment_id"].isin(survey["comment_id"])]
+    rate = float(survey["comment_id"].isin(scores["comment_id"]).mean()) if len(survey) else None
     members = comment_topics.dropna(subset=["topic_id"])
-    topic_rows = csat.theme_csat(members, joined.scores, "topic_id", config.min_n)
+    topic_rows = csat.theme_csat(members, scores, "topic_id", config.min_n)
     if len(topic_rows):
         labels = topics_table.set_index("topic_id")["label"]
         topic_rows["label"] = topic_rows["topic_id"].map(labels)
     pains = tags[tags["is_pain_point"].fillna(False)]
-    pain_rows = csat.theme_csat(pains, joined.scores, "category", config.min_n)
-    unmatched = joined.unmatched.assign(run_id=run_id)
+    pain_rows = csat.theme_csat(pains, scores, "category", config.min_n)
     logger.info(
-        "csat: %d scores read, match rate %s, %d unmatched entries",
-        joined.scores_read,
-        "n/a" if joined.match_rate is None else f"{joined.match_rate:.3f}",
+        "csat: %d scores read, corpus match rate %s, %d unmatched entries",
+        read,
+        "n/a" if rate is None else f"{rate:.3f}",
         len(unmatched),
     )
     return CsatTables(
-        joined.scores,
-        conform(unmatched, "unmatched_scores"),
+        conform(scores, "scores"),
+        unmatched,
         conform(topic_rows, "topic_csat"),
         conform(pain_rows, "pain_point_csat"),
-        joined.match_rate,
-        joined.scores_read,
+        rate,
+        read,
     )
 
 
@@ -301,7 +324,10 @@ def write_task(
     """Parquet per table and report.html in `<out>/<run_id>/`, merge into the DuckDB file,
     and copy the report to `<out>/report.html` (the latest run's)."""
     run_dir = io.write_run_tables(tables, config.out, run_id)
-    io.upsert_duckdb(tables, config.out, run_id, tables["comments"]["comment_id"].tolist())
+    ids = set().union(
+        *(set(tables[t]["comment_id"].dropna()) for t in COMMENT_KEYED if t in tables)
+    )
+    io.upsert_duckdb(tables, config.out, run_id, sorted(ids))
     report_path = io.write_text_atomic(run_dir / "report.html", html)
     io.write_text_atomic(Path(config.out) / "report.html", html)
     get_run_logger().info("wrote %d tables and the report to %s", len(tables), run_dir)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 import re
@@ -38,6 +39,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\u200c\u200e\u200f\
 _TAG = re.compile(r"<[^>]{1,200}>")
 _SPACE = re.compile(r"\s+")
 _NON_WORD = re.compile(r"[^\w]+")
+_WORD = re.compile(r"[^\W\d_]+")
 
 
 def normalise_text(text: object) -> str:
@@ -69,6 +71,39 @@ def is_filler_turn(text: str, min_content_words: int = 3) -> bool:
     """True for a transcript turn with fewer than `min_content_words` non-filler words."""
     words = [w for w in _NON_WORD.split(text.lower()) if w]
     return sum(w not in FILLERS for w in words) < min_content_words
+
+
+NEAR_DUPLICATE_MIN_WORDS = 8
+_DIGITS = re.compile(r"\d+")
+
+
+def near_duplicate_of(texts: pd.Series, ids: pd.Series, min_words: int = NEAR_DUPLICATE_MIN_WORDS):
+    """For each text, the id of an earlier row with the same wording (case, punctuation and
+    numbers ignored), else null. Short texts ("Very good") are never near-duplicates: many
+    people write them. Flags template spam and re-submissions; nothing is dropped."""
+    first: dict[str, str] = {}
+    out = []
+    for text, cid in zip(texts, ids, strict=True):
+        key = _NON_WORD.sub(" ", _DIGITS.sub(" ", text.lower())).split()
+        if len(key) < min_words:
+            out.append(None)
+            continue
+        k = " ".join(key)
+        out.append(first.get(k))
+        first.setdefault(k, cid)
+    return pd.Series(out, index=texts.index, dtype="string")
+
+
+def parse_dates(raw: pd.Series) -> pd.Series:
+    """ISO dates first; then day-first (dd/mm/yyyy) and month-first for what is left.
+
+    Unparseable dates become null: the comment is still analysed, without a period.
+    """
+    s = raw.astype("string")
+    iso = pd.to_datetime(s, format="ISO8601", errors="coerce")
+    day = pd.to_datetime(s, format="%d/%m/%Y", errors="coerce")
+    month = pd.to_datetime(s, format="%m/%d/%Y", errors="coerce")
+    return iso.fillna(day).fillna(month)
 
 
 def text_hash(text: str) -> str:
@@ -108,33 +143,30 @@ def triage_comments(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 
     kept = work[reason.isna()].copy()
     kept["text_hash"] = kept["text"].map(text_hash)
-    quarantined = work.loc[reason.notna(), ["source", "row_number", "source_id"]].copy()
+    carried = [
+        c for c in ("source", "row_number", "source_id", "comment_id", "row_hash") if c in work
+    ]
+    quarantined = work.loc[reason.notna(), carried].copy()
     quarantined["column"] = ["id" if r == "missing_id" else "text" for r in reason[reason.notna()]]
     quarantined["reason"] = reason[reason.notna()]
     return kept.reset_index(drop=True), quarantined.reset_index(drop=True)
 
 
-# Frequent function words per language: a cheap, dependency-free language guess for routing
-# (non-English is flagged, not dropped). Issue 4 may swap in a statistical identifier.
-_FUNCTION_WORDS = {
-    "en": "the and to was is of it i you that in for with my they were very not but have this",
-    "fr": "le la les et est un une des que qui pas pour dans je vous nous avec sur du au ce",
-    "es": "el la los las y es un una que de en por con para no se lo muy pero su del",
-    "de": "der die das und ist nicht ein eine ich sie mit zu den von auf für sehr aber es",
-    "nl": "de het een en is van niet ik je dat met voor op zijn was maar ook er te",
-    "pt": "o a os as e é um uma que de em não com para por muito mas se do da",
-}
-_LANG_SETS = {lang: frozenset(words.split()) for lang, words in _FUNCTION_WORDS.items()}
-_WORD = re.compile(r"[^\W\d_]+")
+MIN_LANGUAGE_CONFIDENCE = 0.5
+_MIN_LANGUAGE_WORDS = 2
 
 
-def detect_language(text: str, min_hits: int = 2) -> str:
-    """ISO 639-1 guess from function-word hits; `und` when too short or unclear."""
-    words = [w.lower() for w in _WORD.findall(text) if len(w) > 1]
-    if not words:
+@functools.lru_cache(maxsize=1)
+def _language_identifier():
+    """py3langid's model (shipped inside the package, loaded on first use, ~0.8 s)."""
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+
+
+def detect_language(text: str) -> str:
+    """ISO 639-1 code, or `und` when the text is too short or the guess is unsure (< 0.5)."""
+    if len(_WORD.findall(text)) < _MIN_LANGUAGE_WORDS:
         return "und"
-    scores = {lang: sum(w in vocab for w in words) for lang, vocab in _LANG_SETS.items()}
-    best = max(scores, key=lambda k: scores[k])
-    if scores[best] < min_hits:
-        return "und"
-    return best
+    lang, prob = _language_identifier().classify(text)
+    return lang if prob >= MIN_LANGUAGE_CONFIDENCE else "und"

@@ -1,6 +1,7 @@
 """Redact personal data before anything is embedded or written: typed placeholders replace it.
 
-Rules (regex) catch emails, URLs, phone numbers, national ids, card numbers and postcodes;
+Rules (regex) catch emails, URLs, phone numbers, national ids, card numbers, street
+addresses, UK postcodes and US state + ZIP;
 spaCy NER catches person names. Texts are changed only where something was found.
 """
 
@@ -20,6 +21,15 @@ _PHONE = re.compile(
     r"(?<![\w/])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,5}\)[\s.-]?)?\d{2,5}[\s.-]?\d{3,4}(?:[\s.-]?\d{3,4})?(?![\w/])"
 )
 _POSTCODE = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b")
+_US_ZIP = re.compile(
+    r"\b(?:A[KLRZ]|C[AOT]|D[CE]|FL|GA|HI|I[ADLN]|K[SY]|LA|M[ADEINOST]|N[CDEHJMVY]|"
+    r"O[HKR]|PA|RI|S[CD]|T[NX]|UT|V[AT]|W[AIVY])\s+\d{5}(?:-\d{4})?\b"
+)
+_STREET = (
+    r"Street|St|Road|Rd|Avenue|Ave|Lane|Ln|Drive|Dr|Close|Way|Court|Ct|Crescent|Place|Pl|"
+    r"Terrace|Gardens|Grove|Boulevard|Blvd|Square|Sq|Row|Mews|Parade|Walk|Hill"
+)
+_ADDRESS = re.compile(r"\b\d{1,5}[A-Za-z]?,?\s+(?:[A-Z][a-z'-]+\s+){1,3}(?:" + _STREET + r")\b\.?")
 
 PLACEHOLDER = {
     "EMAIL": "[EMAIL]",
@@ -28,6 +38,7 @@ PLACEHOLDER = {
     "CARD": "[CARD]",
     "PHONE": "[PHONE]",
     "POSTCODE": "[POSTCODE]",
+    "ADDRESS": "[ADDRESS]",
     "PERSON": "[PERSON]",
 }
 
@@ -72,7 +83,9 @@ def redact_patterns(text: str) -> tuple[str, int]:
         (_NINO, PLACEHOLDER["ID"]),
         (_CARD, _card),
         (_PHONE, _phone),
+        (_ADDRESS, PLACEHOLDER["ADDRESS"]),
         (_POSTCODE, PLACEHOLDER["POSTCODE"]),
+        (_US_ZIP, PLACEHOLDER["POSTCODE"]),
     ):
         text = pattern.sub(counted(repl), text)
     return text, n

@@ -30,6 +30,7 @@ TABLES: dict[str, dict[str, str]] = {
         "text_hash": STR,
         "language": STR,
         "pii_redactions": INT,
+        "near_duplicate_of": STR,
         "run_id": STR,
     },
     "quarantine": {
@@ -79,6 +80,7 @@ TABLES: dict[str, dict[str, str]] = {
         "bottom_box": BOOL,
     },
     "unmatched_scores": {"side": STR, "source_id": STR, "reason": STR, "run_id": STR},
+    "ingest_ledger": {"comment_id": STR, "row_hash": STR, "status": STR, "run_id": STR},
     "topic_csat": {
         "topic_id": INT,
         "label": STR,
@@ -109,6 +111,8 @@ TABLES: dict[str, dict[str, str]] = {
         "started_at": TS,
         "finished_at": TS,
         "rows_read": INT,
+        "rows_new": INT,
+        "rows_unchanged": INT,
         "rows_kept": INT,
         "rows_quarantined": INT,
         "moderator_turns": INT,
@@ -135,8 +139,18 @@ TABLES: dict[str, dict[str, str]] = {
     },
 }
 
-# Tables keyed by comment: a rerun replaces the rows of the comments it processed.
-COMMENT_KEYED = ("comments", "comment_topics", "sentiment", "clauses", "pain_points", "scores")
+# Tables keyed by comment: a run replaces the rows of the comments it processed.
+COMMENT_KEYED = (
+    "comments",
+    "comment_topics",
+    "sentiment",
+    "clauses",
+    "pain_points",
+    "scores",
+    "ingest_ledger",
+)
+# Comment-keyed tables that are computed per comment once (not refit every run).
+PER_COMMENT = ("comments", "sentiment", "clauses", "pain_points", "scores", "ingest_ledger")
 # Tables keyed by run: a rerun with the same run id replaces that run's rows.
 RUN_KEYED = ("quarantine", "unmatched_scores", "run_summary")
 # Tables describing the current model of the corpus: replaced whole on every run.

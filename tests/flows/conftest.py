@@ -40,7 +40,7 @@ def tiny_inputs(tmp_path_factory) -> dict:
                 "id": "X-PII",
                 "date": "2022-01-06",
                 "service": "111",
-                "text": f"Please email me at {canary_email} or call {canary_phone}, the wait was awful.",
+                "text": f"Email me at {canary_email} or call {canary_phone}, the wait was awful.",
             },
             {
                 "id": "X-NOSCORE",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -12,6 +13,7 @@ from flows.config import PipelineConfig, ScaleConfig
 from nlp.schemas import TABLES
 
 pytestmark = pytest.mark.slow
+SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
 
 NHS_FFT = ScaleConfig(low=1, high=5, higher_is_better=False, ignore=(6, 7))
 
@@ -37,7 +39,28 @@ def runs(prefect_backend, tiny_inputs, tmp_path_factory):
     snapshot = {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in TABLES}
     con.close()
     second = feedback_pipeline_flow(config.model_copy(update={"run_id": "run2"}))
-    return {"out": out, "first": first, "second": second, "counts_after_first": snapshot}
+    # Night 3: ten late-arriving comments and one edited comment.
+    later = root / "later"
+    later.mkdir()
+    comments = tiny_inputs["comments"].copy()
+    comments.loc[1, "text"] = (
+        "Edited: the phone line was engaged for two days and nobody called back."
+    )
+    sample = pd.read_csv(SAMPLE / "comments.csv", dtype=str, keep_default_na=False)
+    fresh = sample[~sample["id"].isin(comments["id"]) & (sample["text"].str.len() > 30)].head(10)
+    pd.concat([comments, fresh], ignore_index=True).to_csv(later / "comments.csv", index=False)
+    third = feedback_pipeline_flow(
+        config.model_copy(update={"run_id": "run3", "comments": later / "comments.csv"})
+    )
+    return {
+        "out": out,
+        "first": first,
+        "second": second,
+        "third": third,
+        "counts_after_first": snapshot,
+        "edited_id": comments.loc[1, "id"],
+        "fresh_ids": list(fresh["id"]),
+    }
 
 
 def _table(out, name: str, run_id: str = "run1") -> pd.DataFrame:
@@ -130,17 +153,50 @@ def test_feedback_pipeline_writes_no_pii_canary(runs, tiny_inputs):
     assert "[EMAIL]" in text and "[PHONE]" in text
 
 
-def test_feedback_pipeline_rerun_changes_no_data(runs):
+def _sorted(df: pd.DataFrame) -> pd.DataFrame:
+    return df.sort_values(list(df.columns[:2])).reset_index(drop=True)
+
+
+def test_feedback_pipeline_rerun_processes_nothing_and_changes_no_data(runs):
     out = runs["out"]
-    before = runs["counts_after_first"]
+    second = runs["second"].summary
+    assert second["rows_new"] == 0 and second["rows_unchanged"] == second["rows_read"]
+    assert second["status"] == "ok"
+    assert len(_table(out, "quarantine", "run2")) == 0  # already reported by run1
+    for name in (
+        "comments",
+        "sentiment",
+        "clauses",
+        "pain_points",
+        "scores",
+        "topics",
+        "comment_topics",
+        "topic_csat",
+        "pain_point_csat",
+    ):
+        a, b = _table(out, name, "run1"), _table(out, name, "run2")
+        a = a.drop(columns=[c for c in ("last_seen_run", "first_seen_run") if c in a])
+        b = b.drop(columns=[c for c in ("last_seen_run", "first_seen_run") if c in b])
+        pd.testing.assert_frame_equal(_sorted(a), _sorted(b), check_dtype=False, obj=name)
+    assert runs["second"].summary["score_match_rate"] == runs["first"].summary["score_match_rate"]
+
+
+def test_feedback_pipeline_incremental_run_processes_only_new_and_changed_rows(runs):
+    out = runs["out"]
+    third = runs["third"].summary
+    assert third["rows_new"] == 11  # ten late arrivals and one edit
+    assert third["rows_unchanged"] == third["rows_read"] - 11
     con = duckdb.connect(str(out / "feedback.duckdb"), read_only=True)
-    after = {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in TABLES}
+    comments = con.table("comments").df()
+    sentiment = con.table("sentiment").df()
+    ledger = con.table("ingest_ledger").df()
+    run_ids = con.execute("SELECT run_id FROM run_summary ORDER BY run_id").fetchall()
     con.close()
-    for table in TABLES:
-        if table in ("run_summary", "quarantine", "unmatched_scores"):
-            assert after[table] == 2 * before[table], table  # one set of rows per run
-        else:
-            assert after[table] == before[table], table
-    first, second = _table(out, "sentiment", "run1"), _table(out, "sentiment", "run2")
-    pd.testing.assert_frame_equal(first, second)
-    assert runs["second"].summary["status"] == "ok"
+    assert [r[0] for r in run_ids] == ["run1", "run2", "run3"]
+    before = runs["counts_after_first"]["comments"]
+    assert len(comments) == before + 10
+    assert comments["comment_id"].is_unique and sentiment["comment_id"].is_unique
+    edited = comments.set_index("source_id").loc[runs["edited_id"]]
+    assert edited["text"].startswith("Edited:") and edited["run_id"] == "run3"
+    assert set(runs["fresh_ids"]) <= set(comments["source_id"])
+    assert (ledger.groupby("comment_id")["row_hash"].nunique() == 1).all()
