@@ -26,6 +26,7 @@ class ColumnMap(_Frozen):
     date: str | None = "date"
     service: str | None = "service"
     score: str = "score"
+    segments: tuple[str, ...] = ()  # categorical columns to break results down by (age band, ...)
 
 
 class ScaleConfig(_Frozen):

@@ -114,6 +114,7 @@ def feedback_pipeline_flow(config: PipelineConfig) -> RunResult:
         "scores": joined.scores,
         "unmatched_scores": joined.unmatched,
         "ingest_ledger": combine(previous["ingest_ledger"], cleaned.ledger, replaced),
+        "comment_segments": combine(previous["comment_segments"], cleaned.segments, replaced),
         "topic_csat": joined.topic_csat,
         "pain_point_csat": joined.pain_point_csat,
     }

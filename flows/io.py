@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import re
@@ -37,16 +38,11 @@ def read_frame(path: Path) -> pd.DataFrame:
         raise InputError(f"{path}: file not found")
     suffix = path.suffix.lower()
     if suffix in (".csv", ".tsv"):
-        sep = "\t" if suffix == ".tsv" else None
         for encoding in ("utf-8-sig", "latin-1"):
             try:
+                sep = "\t" if suffix == ".tsv" else _sniff_delimiter(path, encoding)
                 return pd.read_csv(
-                    path,
-                    sep=sep,
-                    engine="python",
-                    dtype=str,
-                    keep_default_na=False,
-                    encoding=encoding,
+                    path, sep=sep, dtype=str, keep_default_na=False, encoding=encoding
                 )
             except UnicodeDecodeError:
                 continue
@@ -59,6 +55,16 @@ def read_frame(path: Path) -> pd.DataFrame:
     if suffix == ".parquet":
         return pd.read_parquet(path).astype("string")
     raise InputError(f"{path}: unsupported file type {suffix!r}; use one of {', '.join(SUPPORTED)}")
+
+
+def _sniff_delimiter(path: Path, encoding: str) -> str:
+    """The delimiter of a CSV among , ; tab |, from its first 64 KB (comma when unsure)."""
+    with open(path, encoding=encoding, newline="") as fh:
+        head = fh.read(65536)
+    try:
+        return csv.Sniffer().sniff(head.split("\n", 1)[0], delimiters=",;\t|").delimiter
+    except csv.Error:
+        return ","
 
 
 def _require(df: pd.DataFrame, path: Path, wanted: dict[str, str | None], required: Iterable[str]):
@@ -74,14 +80,23 @@ def _require(df: pd.DataFrame, path: Path, wanted: dict[str, str | None], requir
         )
 
 
+SEGMENT_PREFIX = "segment:"
+
+
 def read_comments(path: Path, columns: ColumnMap) -> pd.DataFrame:
-    """Comments as (source, row_number, source_id, text, date, service); row_number is 1-based."""
+    """Comments as (source, row_number, source_id, text, date, service, segment:<name>...);
+    row_number is 1-based. Segment columns named in the mapping must exist."""
     path = Path(path)
     df = read_frame(path)
     wanted = columns.model_dump()
     _require(df, path, wanted, ("id", "text"))
+    missing = [c for c in columns.segments if c not in df.columns]
+    if missing:
+        raise InputError(
+            f"{path}: missing segment columns {missing}; columns found: {list(df.columns)}"
+        )
     optional = {f: wanted[f] for f in ("date", "service") if wanted[f] and wanted[f] in df.columns}
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {
             "source": path.name,
             "row_number": np.arange(1, len(df) + 1),
@@ -91,6 +106,9 @@ def read_comments(path: Path, columns: ColumnMap) -> pd.DataFrame:
             "service": df[optional["service"]].astype("string") if "service" in optional else None,
         }
     )
+    for col in columns.segments:
+        out[SEGMENT_PREFIX + col] = df[col].astype("string").str.strip()
+    return out
 
 
 def read_scores(path: Path, columns: ColumnMap) -> pd.DataFrame:

@@ -18,7 +18,18 @@ from spacy.language import Language
 
 from flows import io
 from flows.config import PipelineConfig
-from nlp import cleaning, corpus, csat, embedding, pain_points, pii, report, topics, transcripts
+from nlp import (
+    cleaning,
+    corpus,
+    csat,
+    embedding,
+    pain_points,
+    pii,
+    report,
+    topics,
+    transcripts,
+    validation,
+)
 from nlp.schemas import COMMENT_KEYED, TABLES, conform
 from nlp.sentiment import SentimentScorer
 
@@ -40,6 +51,7 @@ class Cleaned:
     """This run's new or changed rows: kept (the `comments` table) and quarantined."""
 
     comments: pd.DataFrame
+    segments: pd.DataFrame  # comment_segments of the kept rows
     quarantine: pd.DataFrame
     ledger: pd.DataFrame
     quarantined_ids: pd.Series  # every quarantined input id, seen or not (for the score join)
@@ -103,9 +115,16 @@ def clean_task(ingested: Ingested, ledger: pd.DataFrame, nlp: Language, run_id: 
     kept["near_duplicate_of"] = cleaning.near_duplicate_of(kept["text"], kept["comment_id"])
     new_kept = kept[corpus.unseen(kept, ledger)].reset_index(drop=True)
     new_quarantine = quarantine[corpus.unseen(quarantine, ledger)].reset_index(drop=True)
-    redacted = pii.redact_pii(new_kept["text"].tolist(), nlp)
-    new_kept["text"] = [t for t, _ in redacted]
-    new_kept["pii_redactions"] = [n for _, n in redacted]
+    n = len(new_kept)
+    raw = new_kept["prompt"] if "prompt" in new_kept else pd.Series([None] * n, dtype="object")
+    prompts = raw.map(cleaning.normalise_text)
+    has_prompt = (prompts != "").to_numpy()
+    redacted = pii.redact_pii(new_kept["text"].tolist() + prompts[has_prompt].tolist(), nlp)
+    new_kept["text"] = [t for t, _ in redacted[:n]]
+    new_kept["pii_redactions"] = [k for _, k in redacted[:n]]
+    redacted_prompts = pd.Series([None] * n, dtype="string")
+    redacted_prompts[has_prompt] = [t for t, _ in redacted[n:]]
+    new_kept["prompt"] = redacted_prompts.to_numpy()
     new_kept["text_hash"] = new_kept["text"].map(cleaning.text_hash)
     new_kept["language"] = new_kept["text"].map(cleaning.detect_language)
     new_kept["date"] = cleaning.parse_dates(new_kept["date"])
@@ -128,6 +147,7 @@ def clean_task(ingested: Ingested, ledger: pd.DataFrame, nlp: Language, run_id: 
     )
     return Cleaned(
         comments=conform(_columns_of(new_kept, "comments"), "comments"),
+        segments=conform(corpus.segment_rows(new_kept, io.SEGMENT_PREFIX), "comment_segments"),
         quarantine=conform(_columns_of(new_quarantine, "quarantine"), "quarantine"),
         ledger=conform(entries, "ingest_ledger"),
         quarantined_ids=quarantine["source_id"],
@@ -323,6 +343,7 @@ def write_task(
 ) -> tuple[Path, Path]:
     """Parquet per table and report.html in `<out>/<run_id>/`, merge into the DuckDB file,
     and copy the report to `<out>/report.html` (the latest run's)."""
+    validation.validate_outputs(tables)  # a broken contract stops the run before any write
     run_dir = io.write_run_tables(tables, config.out, run_id)
     ids = set().union(
         *(set(tables[t]["comment_id"].dropna()) for t in COMMENT_KEYED if t in tables)

@@ -10,6 +10,8 @@ import re
 import ftfy
 import pandas as pd
 
+from nlp.validation import input_failures
+
 # Answers that carry no feedback; compared after lower-casing and stripping punctuation.
 PLACEHOLDERS = frozenset(
     {
@@ -115,7 +117,8 @@ def triage_comments(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Normalise `text` and split rows into (kept, quarantined).
 
     Expects columns `source`, `row_number`, `source_id`, `text` and optionally `kind`.
-    Quarantine reasons: `missing_id`, `empty_text`, `placeholder_text`, `filler_turn` (a
+    Quarantine reasons: `missing_id`, `id_too_long`, `text_too_long` (pandera checks in
+    nlp.validation), `empty_text`, `placeholder_text`, `filler_turn` (a
     transcript turn with under three content words), `duplicate_row` (same id and text seen
     earlier), `duplicate_id` (same id, different text). Identical texts from different
     respondents are kept: each respondent's score counts. Moderator turns are kept as they are.
@@ -125,7 +128,10 @@ def triage_comments(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     sid = work["source_id"].astype("string").str.strip()
     work["source_id"] = sid
     reason = pd.Series(pd.NA, index=work.index, dtype="string")
-    reason[sid.isna() | (sid == "")] = "missing_id"
+    column = pd.Series("text", index=work.index, dtype="string")
+    failures = input_failures(work)  # pandera: missing or oversize id, oversize text
+    reason[failures.index] = failures["reason"]
+    column[failures.index] = failures["column"]
     empty = work["text"] == ""
     reason[reason.isna() & empty] = "empty_text"
     placeholder = work["text"].map(is_placeholder) & ~empty
@@ -147,7 +153,7 @@ def triage_comments(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         c for c in ("source", "row_number", "source_id", "comment_id", "row_hash") if c in work
     ]
     quarantined = work.loc[reason.notna(), carried].copy()
-    quarantined["column"] = ["id" if r == "missing_id" else "text" for r in reason[reason.notna()]]
+    quarantined["column"] = column[reason.notna()]
     quarantined["reason"] = reason[reason.notna()]
     return kept.reset_index(drop=True), quarantined.reset_index(drop=True)
 

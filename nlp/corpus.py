@@ -56,6 +56,17 @@ def ledger_entries(rows: pd.DataFrame, status: str, run_id: str) -> pd.DataFrame
     )
 
 
+def segment_rows(rows: pd.DataFrame, prefix: str = "segment:") -> pd.DataFrame:
+    """Long table (comment_id, segment, value) from `segment:<name>` columns; nulls dropped."""
+    cols = [c for c in rows.columns if c.startswith(prefix)]
+    if not cols or rows.empty:
+        return pd.DataFrame(columns=["comment_id", "segment", "value"])
+    long = rows[["comment_id", *cols]].melt(id_vars="comment_id", var_name="segment")
+    long["segment"] = long["segment"].str.slice(len(prefix))
+    long = long[long["value"].notna() & (long["value"] != "")]
+    return long.reset_index(drop=True)
+
+
 def combine(old: pd.DataFrame, new: pd.DataFrame, replaced_ids: set[str]) -> pd.DataFrame:
     """The corpus after a run: old rows of comments not replaced, then this run's rows."""
     if old is None or old.empty:

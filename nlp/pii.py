@@ -15,7 +15,8 @@ from spacy.language import Language
 _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
 _URL = re.compile(r"\b(?:https?://|www\.)\S+", re.IGNORECASE)
 _SSN = re.compile(r"\b\d{3}-\d{2}-\d{4}\b")
-_NINO = re.compile(r"\b[A-CEGHJ-PR-TW-Z]{2}\s?\d{2}\s?\d{2}\s?\d{2}\s?[A-D]\b", re.IGNORECASE)
+# Any two letters: redaction matches the format, not HMRC's list of issued prefixes.
+_NINO = re.compile(r"\b[A-Z]{2}\s?\d{2}\s?\d{2}\s?\d{2}\s?[A-D]\b", re.IGNORECASE)
 _CARD = re.compile(r"\b(?:\d[ -]?){12,18}\d\b")
 _PHONE = re.compile(
     r"(?<![\w/])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,5}\)[\s.-]?)?\d{2,5}[\s.-]?\d{3,4}(?:[\s.-]?\d{3,4})?(?![\w/])"
@@ -30,6 +31,37 @@ _STREET = (
     r"Terrace|Gardens|Grove|Boulevard|Blvd|Square|Sq|Row|Mews|Parade|Walk|Hill"
 )
 _ADDRESS = re.compile(r"\b\d{1,5}[A-Za-z]?,?\s+(?:[A-Z][a-z'-]+\s+){1,3}(?:" + _STREET + r")\b\.?")
+
+# Names in context, which a small NER model misses: after a title ("nurse Siobhan",
+# "Mr Adebayo Okonkwo", "mrs jones"), after a cue ("ask for Priya", "thanks Dave"), and
+# coordinated with a name already found ("[PERSON] and Bethan").
+_NAME = r"[A-Z][a-z][\w'’-]*(?:\s+[A-Z][a-z][\w'’-]*){0,2}"
+_TITLE_NAME = re.compile(
+    r"\b(?i:mr|mrs|ms|miss|mx|dr|doctor|nurse|sister|matron|prof|professor|paramedic)\.?\s+("
+    + _NAME
+    + r")"
+)
+_SHORT_TITLE_LOWER = re.compile(r"\b(?i:mr|mrs|ms|miss|dr)\.?\s+([a-z][a-z'-]{2,})\b")
+_CUE_NAME = re.compile(
+    r"\b(?i:my name is|my name's|i am called|ask for|asked for|spoke to|speak to|spoke with|"
+    r"talked to|thanks to|thank you to|thanks|thank you|called|named|special mention to)\s+("
+    + _NAME
+    + r")"
+)
+_AND_NAME = re.compile(r"(?<=\[PERSON\])(?:,\s*|\s+and\s+|\s*&\s*)(" + _NAME + r")")
+# Capitalised words after a cue that are not names in service feedback.
+NOT_NAMES = frozenset(
+    """ambulance service services hospital team teams staff reception receptionist everyone
+    everybody all the a and for you your god nurse nurses doctor doctors ward wards care
+    paramedics paramedic crew crews nhs gp surgery department unit clinic centre center
+    council office desk line phone team's monday tuesday wednesday thursday friday saturday
+    sunday january february march april may june july august september october november
+    december a&e it this that them him her he she they we our my his me us mr mrs ms miss mx
+    dr doctor sister matron prof professor said says told was is gave came did has had were
+    will would could should asked called at in on from to explained saw seen prescribed
+    checked who what when and or but not also just then there here very so
+    """.split()
+)
 
 PLACEHOLDER = {
     "EMAIL": "[EMAIL]",
@@ -108,5 +140,29 @@ def redact_pii(
         persons = [e for e in doc.ents if e.label_ == "PERSON" and "[" not in e.text]
         for ent in reversed(persons):
             text = text[: ent.start_char] + PLACEHOLDER["PERSON"] + text[ent.end_char :]
-        out.append((text, n + len(persons)))
+        text, k = redact_names_in_context(text)
+        out.append((text, n + len(persons) + k))
     return out
+
+
+def redact_names_in_context(text: str) -> tuple[str, int]:
+    """Names after titles and cue phrases, and names coordinated with a redacted one."""
+    n = 0
+
+    def name_only(match: re.Match) -> str:
+        nonlocal n
+        name = match.group(1)
+        words = name.split()
+        if words[0].lower() in NOT_NAMES:
+            return match.group(0)
+        # keep trailing words that are not names ("Dave Reception" -> "[PERSON] Reception")
+        while len(words) > 1 and words[-1].lower() in NOT_NAMES:
+            words.pop()
+        n += 1
+        start = match.start(1) - match.start(0)
+        kept = " ".join(words)
+        return match.group(0)[:start] + PLACEHOLDER["PERSON"] + name[len(kept) :]
+
+    for pattern in (_TITLE_NAME, _SHORT_TITLE_LOWER, _CUE_NAME, _AND_NAME, _AND_NAME):
+        text = pattern.sub(name_only, text)
+    return text, n

@@ -27,6 +27,7 @@ TABLES: dict[str, dict[str, str]] = {
         "date": "datetime64[us]",
         "service": STR,
         "text": STR,
+        "prompt": STR,
         "text_hash": STR,
         "language": STR,
         "pii_redactions": INT,
@@ -81,6 +82,7 @@ TABLES: dict[str, dict[str, str]] = {
     },
     "unmatched_scores": {"side": STR, "source_id": STR, "reason": STR, "run_id": STR},
     "ingest_ledger": {"comment_id": STR, "row_hash": STR, "status": STR, "run_id": STR},
+    "comment_segments": {"comment_id": STR, "segment": STR, "value": STR},
     "topic_csat": {
         "topic_id": INT,
         "label": STR,
@@ -141,6 +143,7 @@ TABLES: dict[str, dict[str, str]] = {
 
 # Tables keyed by comment: a run replaces the rows of the comments it processed.
 COMMENT_KEYED = (
+    "comment_segments",
     "comments",
     "comment_topics",
     "sentiment",
@@ -150,7 +153,15 @@ COMMENT_KEYED = (
     "ingest_ledger",
 )
 # Comment-keyed tables that are computed per comment once (not refit every run).
-PER_COMMENT = ("comments", "sentiment", "clauses", "pain_points", "scores", "ingest_ledger")
+PER_COMMENT = (
+    "comment_segments",
+    "comments",
+    "sentiment",
+    "clauses",
+    "pain_points",
+    "scores",
+    "ingest_ledger",
+)
 # Tables keyed by run: a rerun with the same run id replaces that run's rows.
 RUN_KEYED = ("quarantine", "unmatched_scores", "run_summary")
 # Tables describing the current model of the corpus: replaced whole on every run.

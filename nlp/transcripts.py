@@ -232,22 +232,29 @@ def rows_from_segments(
 ) -> list[dict]:
     """Rows for the `comments` table, one per turn, with pseudonymous speakers.
 
-    `kind` is `transcript_turn` for participants and `moderator_turn` for the moderator.
+    `kind` is `transcript_turn` for participants and `moderator_turn` for the moderator;
+    `prompt` holds the moderator turn a participant turn answers (context, not analysed).
     """
     turns = merge_turns(segments, moderator_pattern or DEFAULT_MODERATOR_PATTERN)
     names = speaker_pseudonyms(turns)
-    return [
-        {
-            "transcript_id": transcript_id,
-            "source_id": f"{transcript_id}:{t.turn_index:04d}",
-            "speaker": names[t.speaker_label.lower()],
-            "turn_index": t.turn_index,
-            "start_time": t.start_time,
-            "kind": "moderator_turn" if t.is_moderator else "transcript_turn",
-            "text": t.text,
-        }
-        for t in turns
-    ]
+    rows = []
+    question = None  # the moderator's last turn: the prompt a participant answers
+    for t in turns:
+        rows.append(
+            {
+                "transcript_id": transcript_id,
+                "source_id": f"{transcript_id}:{t.turn_index:04d}",
+                "speaker": names[t.speaker_label.lower()],
+                "turn_index": t.turn_index,
+                "start_time": t.start_time,
+                "kind": "moderator_turn" if t.is_moderator else "transcript_turn",
+                "text": t.text,
+                "prompt": None if t.is_moderator else question,
+            }
+        )
+        if t.is_moderator:
+            question = t.text
+    return rows
 
 
 def transcript_rows(

@@ -23,25 +23,28 @@ def prefect_backend():
 def tiny_inputs(tmp_path_factory) -> dict:
     """200 real sample comments plus planted edge cases, a score file and one transcript.
 
-    Planted: an empty comment, a placeholder, an exact duplicate row, an email and a phone
-    number (PII canaries), a duplicate score id, a score for an unknown id, and a comment
-    without a score.
+    Planted: an empty comment, a placeholder, an exact duplicate row, 20 distinct PII canaries
+    (names, emails, phones, SSN, NI number, cards, address, postcode, URL) in comments and in
+    the transcript (participant and moderator turns), a duplicate score id, a score for an
+    unknown id, and a comment without a score.
     """
     root = tmp_path_factory.mktemp("inputs")
     comments = pd.read_csv(SAMPLE / "comments.csv", dtype=str, keep_default_na=False)
     comments = comments[comments["text"].str.len() > 20].head(200).reset_index(drop=True)
-    canary_email = "jo.canary@example.org"
-    canary_phone = "07700 900461"
+    canary_rows = [
+        "Email me at jo.canary@example.org or call 07700 900461, the wait was awful.",
+        "My nurse was Margaret Okafor and she was brilliant, phone (555) 201-3344.",
+        "Thanks to nurse Siobhan Gallagher; my SSN 219-09-9999 was on the form.",
+        "I spoke to Mr Adebayo Okonkwo twice, NI number QQ 12 34 56 C.",
+        "Ask for Priya Ramanathan, she took my card 4111 1111 1111 1111 by mistake.",
+        "Refund to 5500-0000-0000-0004 please, letters go to 14 Willow Crescent, LS6 2QT.",
+        "Tracking link https://example.org/track?user=canary77 did not work; +44 20 7946 0321.",
+        "Write to r.smith+nhs@mail.example.co.uk about the delay.",
+    ]
     planted = pd.DataFrame(
         [
             {"id": "X-EMPTY", "date": "2022-01-05", "service": "111", "text": "   "},
             {"id": "X-NA", "date": "2022-01-05", "service": "111", "text": "N/A"},
-            {
-                "id": "X-PII",
-                "date": "2022-01-06",
-                "service": "111",
-                "text": f"Email me at {canary_email} or call {canary_phone}, the wait was awful.",
-            },
             {
                 "id": "X-NOSCORE",
                 "date": "2022-01-07",
@@ -49,28 +52,64 @@ def tiny_inputs(tmp_path_factory) -> dict:
                 "text": "The ambulance crew were kind but we waited four hours.",
             },
         ]
+        + [
+            {"id": f"X-PII{i}", "date": "2022-01-06", "service": "111", "text": t}
+            for i, t in enumerate(canary_rows)
+        ]
     )
     comments = pd.concat([comments, planted, comments.iloc[[0]]], ignore_index=True)
     scores = pd.read_csv(SAMPLE / "scores.csv", dtype=str)
     scores = scores[scores["id"].isin(comments["id"]) & (scores["id"] != "X-NOSCORE")]
     extra = pd.DataFrame(
         [
-            {"id": "X-PII", "score": "5"},
-            {"id": "X-PII", "score": "1"},  # duplicate score id: first one wins
+            {"id": "X-PII0", "score": "5"},
+            {"id": "X-PII0", "score": "1"},  # duplicate score id: first one wins
             {"id": "NOT-A-COMMENT", "score": "2"},
         ]
     )
     scores = pd.concat([scores, extra], ignore_index=True)
+    bands = ["16-24", "25-44", "45-64", "65+", ""]  # a segment column; "" = not given
+    comments["age_band"] = [bands[i % len(bands)] for i in range(len(comments))]
     comments.to_csv(root / "comments.csv", index=False)
     scores.to_csv(root / "scores.csv", index=False)
     tdir = root / "transcripts"
     tdir.mkdir()
-    (tdir / "interview.txt").write_text(
-        (SAMPLE / "transcripts" / "interview_12.txt").read_text(encoding="utf-8"), encoding="utf-8"
+    interview = (SAMPLE / "transcripts" / "interview_12.txt").read_text(encoding="utf-8")
+    interview += (
+        "Interviewer 1: Thanks, Hannah Lindqvist. Anything else about the service?\n"
+        "Interviewee: My name is Wei Zhang and I waited for months to hear back.\n"
+        "Interviewee: You can reach me on 07700 900987 or wz.canary@example.net if needed.\n"
     )
+    (tdir / "interview.txt").write_text(interview, encoding="utf-8")
     return {
         "root": root,
         "comments": comments,
         "scores": scores,
-        "canaries": [canary_email, canary_phone],
+        "canaries": [
+            "jo.canary@example.org",
+            "07700 900461",
+            "Margaret Okafor",
+            "Okafor",
+            "(555) 201-3344",
+            "Siobhan",
+            "Gallagher",
+            "219-09-9999",
+            "Adebayo",
+            "Okonkwo",
+            "QQ 12 34 56 C",
+            "Priya Ramanathan",
+            "Ramanathan",
+            "4111 1111 1111 1111",
+            "5500-0000-0000-0004",
+            "14 Willow Crescent",
+            "LS6 2QT",
+            "canary77",
+            "+44 20 7946 0321",
+            "r.smith+nhs@mail.example.co.uk",
+            "Hannah Lindqvist",
+            "Lindqvist",
+            "Wei Zhang",
+            "07700 900987",
+            "wz.canary@example.net",
+        ],
     }

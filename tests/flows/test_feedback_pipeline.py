@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import re
 from pathlib import Path
 
@@ -9,7 +11,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from flows.config import PipelineConfig, ScaleConfig
+from flows.config import ColumnMap, PipelineConfig, ScaleConfig
 from nlp.schemas import TABLES
 
 pytestmark = pytest.mark.slow
@@ -31,9 +33,20 @@ def runs(prefect_backend, tiny_inputs, tmp_path_factory):
         transcripts=root / "transcripts",
         out=out,
         dataset="nhs",
+        columns=ColumnMap(segments=("age_band",)),
         score_scale=NHS_FFT,
         run_id="run1",
     )
+    records: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(self.format(record))
+
+    handler = Collect(level=logging.DEBUG)
+    watched = [logging.getLogger(), logging.getLogger("prefect")]
+    for logger in watched:
+        logger.addHandler(handler)
     first = feedback_pipeline_flow(config)
     con = duckdb.connect(str(out / "feedback.duckdb"), read_only=True)
     snapshot = {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in TABLES}
@@ -52,7 +65,10 @@ def runs(prefect_backend, tiny_inputs, tmp_path_factory):
     third = feedback_pipeline_flow(
         config.model_copy(update={"run_id": "run3", "comments": later / "comments.csv"})
     )
+    for logger in watched:
+        logger.removeHandler(handler)
     return {
+        "log_records": records,
         "out": out,
         "first": first,
         "second": second,
@@ -97,6 +113,20 @@ def test_feedback_pipeline_tables_are_filled_and_match_schema(runs):
     assert "Pain points" in html and "Drivers of the score" in html and "<mark>" in html
 
 
+def test_feedback_pipeline_keeps_segment_values_per_comment(runs, tiny_inputs):
+    out = runs["out"]
+    segments = _table(out, "comment_segments")
+    comments = _table(out, "comments")
+    assert set(segments["segment"]) == {"age_band"}
+    assert set(segments["value"]) == {"16-24", "25-44", "45-64", "65+"}  # blanks are dropped
+    assert segments["comment_id"].is_unique
+    assert set(segments["comment_id"]) <= set(comments["comment_id"])
+    given = tiny_inputs["comments"].drop_duplicates("id").set_index("id")["age_band"]
+    by_id = comments.set_index("comment_id")["source_id"]
+    for row in segments.head(20).itertuples():
+        assert given[by_id[row.comment_id]] == row.value
+
+
 def test_feedback_pipeline_joins_do_not_multiply_rows(runs):
     out = runs["out"]
     comments = _table(out, "comments")
@@ -112,7 +142,7 @@ def test_feedback_pipeline_joins_do_not_multiply_rows(runs):
         comments.loc[comments["kind"] == "comment", "comment_id"]
     )
     # the duplicated score id keeps its first row
-    assert scores.set_index("source_id").loc["X-PII", "score_raw"] == 5
+    assert scores.set_index("source_id").loc["X-PII0", "score_raw"] == 5
 
 
 def test_feedback_pipeline_reports_the_true_match_rate(runs, tiny_inputs):
@@ -124,7 +154,7 @@ def test_feedback_pipeline_reports_the_true_match_rate(runs, tiny_inputs):
     unmatched = _table(out, "unmatched_scores")
     got = set(zip(unmatched["source_id"], unmatched["reason"], strict=True))
     assert ("NOT-A-COMMENT", "no_comment_for_id") in got
-    assert ("X-PII", "duplicate_score_id") in got
+    assert ("X-PII0", "duplicate_score_id") in got
     assert ("X-NOSCORE", "no_score_for_id") in got
     assert (tiny_inputs["comments"]["id"].iloc[0], "no_comment_for_id") not in got
 
@@ -141,16 +171,67 @@ def test_feedback_pipeline_excludes_moderator_turns_and_pseudonymises(runs):
         assert not moderator_ids & set(_table(out, name)["comment_id"]), name
 
 
+def _decoded(path: Path) -> str:
+    """A file's content as text: Parquet and DuckDB are compressed, so read them as tables."""
+    if path.suffix == ".parquet":
+        return pd.read_parquet(path).to_csv()
+    if path.suffix == ".duckdb":
+        con = duckdb.connect(str(path), read_only=True)
+        try:
+            names = [r[0] for r in con.execute("SHOW TABLES").fetchall()]
+            return "\n".join(con.table(n).df().to_csv() for n in names)
+        finally:
+            con.close()
+    return path.read_bytes().decode("utf-8", errors="replace")
+
+
 def test_feedback_pipeline_writes_no_pii_canary(runs, tiny_inputs):
     out = runs["out"]
     files = [p for p in out.rglob("*") if p.is_file()]
-    assert files
-    for path in files:
-        data = path.read_bytes()
-        for canary in tiny_inputs["canaries"]:
-            assert canary.encode() not in data, f"{canary} leaked into {path}"
-    text = _table(out, "comments").set_index("source_id").loc["X-PII", "text"]
+    assert len(files) > 10
+    leaks = [
+        (canary, path.name)
+        for path in files
+        for canary in tiny_inputs["canaries"]
+        if canary in _decoded(path)
+    ]
+    assert not leaks
+    text = _table(out, "comments").set_index("source_id").loc["X-PII0", "text"]
     assert "[EMAIL]" in text and "[PHONE]" in text
+
+
+def test_feedback_pipeline_logs_and_prefect_records_hold_no_pii(runs, tiny_inputs):
+    from prefect.client.orchestration import get_client
+
+    records = "\n".join(runs["log_records"])
+    assert "clean:" in records  # the handler did capture the run's log lines
+
+    def everything(client, path: str, sort: str) -> str:
+        """All records behind a filter endpoint, as raw JSON text (paged by 200)."""
+        pages, offset = [], 0
+        while True:
+            body = {"limit": 200, "offset": offset, "sort": sort}
+            batch = client.request("POST", path, json=body).json()
+            if not batch:
+                return "".join(pages)
+            pages.append(json.dumps(batch))
+            offset += len(batch)
+
+    # The REST API directly: Prefect 3.8.8's typed sync client sends invalid empty filters.
+    with get_client(sync_client=True) as client:
+        stored = "".join(
+            everything(client, path, sort)
+            for path, sort in [
+                ("/logs/filter", "TIMESTAMP_ASC"),
+                ("/artifacts/filter", "ID_DESC"),
+                ("/flow_runs/filter", "ID_DESC"),
+                ("/task_runs/filter", "ID_DESC"),
+            ]
+        )
+    assert "feedback-run-summary" in stored  # the run's artifact is there
+    for canary in tiny_inputs["canaries"]:
+        assert canary not in records, canary
+        assert canary not in stored, canary
 
 
 def _sorted(df: pd.DataFrame) -> pd.DataFrame:

@@ -238,3 +238,40 @@ def test_io_reads_xlsx(tmp_path):
     df.to_excel(tmp_path / "c.xlsx", index=False)
     got = io.read_comments(tmp_path / "c.xlsx", ColumnMap(date=None, service=None))
     assert list(got["source_id"]) == ["001", "002"] and list(got["text"]) == ["good", "slow"]
+
+
+def test_io_edge_case_rows_are_kept_or_quarantined_with_reason(tmp_path):
+    from nlp.cleaning import triage_comments
+
+    rows = [
+        ("1", "Staff were kind\x00 and quick"),  # NUL byte
+        ("2", "الموظفون كانوا لطفاء جدا"),  # RTL
+        ("3", "Loved it 😀👍 thank you"),  # emoji
+        ("4", '=HYPERLINK("http://evil.example","click")'),  # spreadsheet formula text
+        ("5", "word " * 210_000),  # a 1 MB comment
+        ("6", "first version of my comment"),
+        ("6", "second, different comment with the same id"),  # duplicate id
+        ("", "no id at all"),
+    ]
+    path = tmp_path / "edge.csv"
+    pd.DataFrame(rows, columns=["id", "text"]).to_csv(path, index=False)
+    df = io.read_comments(path, ColumnMap(date=None, service=None))
+    kept, quarantined = triage_comments(df)
+    assert len(kept) + len(quarantined) == len(rows)
+    text = dict(zip(kept["source_id"], kept["text"], strict=True))
+    assert text["1"] == "Staff were kind and quick"
+    assert text["2"] == "الموظفون كانوا لطفاء جدا"
+    assert "😀👍" in text["3"]
+    assert text["4"] == '=HYPERLINK("http://evil.example","click")'  # kept verbatim, as written
+    assert text["6"] == "first version of my comment"
+    reasons = {(r.row_number, r.reason) for r in quarantined.itertuples()}
+    assert reasons == {(5, "text_too_long"), (7, "duplicate_id"), (8, "missing_id")}
+
+
+def test_io_reads_segment_columns_and_names_missing_ones(tmp_path):
+    path = tmp_path / "c.csv"
+    path.write_text("id,text,region\n1,slow,North\n2,ok, South \n", encoding="utf-8")
+    got = io.read_comments(path, ColumnMap(date=None, service=None, segments=("region",)))
+    assert list(got["segment:region"]) == ["North", "South"]
+    with pytest.raises(io.InputError, match="age_band"):
+        io.read_comments(path, ColumnMap(segments=("age_band",)))
