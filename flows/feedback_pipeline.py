@@ -55,9 +55,9 @@ def feedback_pipeline_flow(config: PipelineConfig) -> RunResult:
     docs = tasks.analysed(comments)
     new_docs = tasks.analysed(cleaned.comments)
     embeddings = timed("embed", tasks.embed_task, docs, encoder, config)
-    topic_result, topics_table, comment_topics = timed(
-        "topics", tasks.topics_task, docs, embeddings, config, run_id
-    )
+    topic_tables = timed("topics", tasks.topics_task, docs, embeddings, config, run_id)
+    topic_result = topic_tables.result
+    topics_table, comment_topics = topic_tables.topics, topic_tables.comment_topics
     new_clauses, new_tags, new_sentiment = timed("tag", tasks.tag_task, new_docs, nlp, taxonomy)
     clauses = combine(previous["clauses"], new_clauses, replaced)
     tags = combine(previous["pain_points"], new_tags, replaced)
@@ -124,7 +124,7 @@ def feedback_pipeline_flow(config: PipelineConfig) -> RunResult:
     summary["finished_at"] = datetime.now(UTC)
     summary["seconds_total"] = round((summary["finished_at"] - started).total_seconds(), 3)
     tables["run_summary"] = conform(pd.DataFrame([summary]), "run_summary")
-    run_dir, report_path = tasks.write_task(tables, html, config, run_id)
+    run_dir, report_path = tasks.write_task(tables, html, topic_tables.registry, config, run_id)
 
     create_markdown_artifact(
         key="feedback-run-summary",

@@ -16,9 +16,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from safetensors.numpy import load_file, save_file
 
 from flows.config import ColumnMap
 from nlp import schemas, transcripts
+from nlp.topic_registry import Registry
 
 DB_NAME = "feedback.duckdb"
 SUPPORTED = (".csv", ".tsv", ".xlsx", ".json", ".jsonl", ".parquet")
@@ -318,6 +320,65 @@ def read_corpus(out: Path) -> dict[str, pd.DataFrame]:
 def _known_columns(df: pd.DataFrame, name: str) -> pd.DataFrame:
     """Drop columns a later version no longer writes, so old files still load."""
     return df[[c for c in df.columns if c in schemas.TABLES[name]]]
+
+
+# ---------------------------------------------------------------- topic registry
+
+REGISTRY_DIR = Path("models") / "topic_registry"
+PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib")
+
+
+class ModelFileError(ValueError):
+    """A saved model directory that must not or cannot be loaded."""
+
+
+def registry_dir(out: Path) -> Path:
+    return Path(out) / REGISTRY_DIR
+
+
+def load_registry(out: Path, encoder_id: str, dim: int) -> Registry:
+    """The topic registry under `<out>/models/topic_registry` (empty when there is none).
+
+    Refuses directories holding pickle files and registries built with another encoder.
+    """
+    directory = registry_dir(out)
+    if not directory.exists():
+        return Registry.empty(dim)
+    pickles = [p.name for p in directory.iterdir() if p.suffix in PICKLE_SUFFIXES]
+    if pickles:
+        raise ModelFileError(f"{directory}: refusing to load pickle files {pickles}")
+    meta = json.loads((directory / "metadata.json").read_text(encoding="utf-8"))
+    if meta.get("encoder") != encoder_id:
+        raise ModelFileError(
+            f"{directory}: registry built with encoder {meta.get('encoder')!r}, not {encoder_id!r}"
+            "; rerun with a new --out or delete the registry to start afresh"
+        )
+    centroids = load_file(str(directory / "centroids.safetensors"))["centroids"]
+    topics = pd.read_json(directory / "topics.json", orient="records", dtype=False)
+    if len(topics) != len(centroids):
+        raise ModelFileError(f"{directory}: {len(topics)} topics but {len(centroids)} centroids")
+    return Registry(schemas.conform(topics, "topics"), centroids.astype(np.float32))
+
+
+def save_registry(registry: Registry, out: Path, metadata: dict) -> Path:
+    """Write the registry as safetensors + JSON, replacing the old directory atomically."""
+    directory = registry_dir(out)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".topic_registry.", dir=directory.parent))
+    save_file(
+        {"centroids": np.ascontiguousarray(registry.centroids, dtype=np.float32)},
+        str(tmp / "centroids.safetensors"),
+    )
+    (tmp / "topics.json").write_text(
+        registry.topics.to_json(orient="records", force_ascii=False), encoding="utf-8"
+    )
+    (tmp / "metadata.json").write_text(json.dumps(metadata, indent=2), encoding="utf-8")
+    old = directory.with_name(directory.name + ".old")
+    if directory.exists():
+        os.replace(directory, old)
+    os.replace(tmp, directory)
+    shutil.rmtree(old, ignore_errors=True)
+    return directory
 
 
 # ---------------------------------------------------------------- embedding cache

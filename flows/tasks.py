@@ -26,6 +26,7 @@ from nlp import (
     pain_points,
     pii,
     report,
+    topic_registry,
     topics,
     transcripts,
     validation,
@@ -191,42 +192,58 @@ def embed_task(docs: pd.DataFrame, encoder, config: PipelineConfig) -> np.ndarra
     return matrix
 
 
+@dataclass
+class TopicTables:
+    result: topics.TopicResult
+    topics: pd.DataFrame  # the `topics` table: the registry after this run (dormant included)
+    comment_topics: pd.DataFrame
+    registry: topic_registry.Registry
+
+
 @task(name="topics", **STAGE)
 def topics_task(
     docs: pd.DataFrame, embeddings: np.ndarray, config: PipelineConfig, run_id: str
-) -> tuple[topics.TopicResult, pd.DataFrame, pd.DataFrame]:
-    """Fit topics; return the result with the `topics` and `comment_topics` tables."""
+) -> TopicTables:
+    """Fit topics and map their ids through the registry so the same theme keeps its id."""
     logger = get_run_logger()
     params = topics.TopicParams(seed=config.seed, min_topic_size=config.min_topic_size)
     result = topics.fit_topics(docs["text"].tolist(), embeddings, params)
+    registry = io.load_registry(config.out, embedding.MODEL_ID, embeddings.shape[1])
     ids = docs["comment_id"].to_numpy()
-    table = result.topics.copy()
-    if len(table):
+    assigned = result.assignments.copy()
+    if len(result.topics):
+        table = result.topics.copy()
         table["representative_ids"] = [
             "|".join(ids[i] for i in idx) for idx in table["representative_idx"]
         ]
-        table = table.drop(columns="representative_idx")
-        table["status"] = "active"
-        table["first_seen_run"] = run_id
-        table["last_seen_run"] = run_id
+        fit_ids = table["topic_id"].astype(int).tolist()
+        centroids = topic_registry.centroids_of(embeddings, result.assignments, fit_ids)
+        mapping, registry = topic_registry.match_topics(
+            registry, table.drop(columns="representative_idx"), centroids, run_id
+        )
+        assigned = np.array([mapping.get(int(t), -1) for t in result.assignments])
+        statuses = registry.topics["status"].value_counts().to_dict()
+        logger.info(
+            "topics: %d topics, %.1f%% unassigned; registry %s",
+            result.metrics["n_topics"],
+            100 * result.metrics["unassigned_share"],
+            statuses,
+        )
+    else:
+        logger.warning("topics skipped: %s", result.skipped_reason)
     assignments = pd.DataFrame(
         {
             "comment_id": ids,
-            "topic_id": pd.array(
-                np.where(result.assignments >= 0, result.assignments, None), dtype="Int64"
-            ),
+            "topic_id": pd.array(np.where(assigned >= 0, assigned, None), dtype="Int64"),
             "score": result.scores,
         }
     )
-    if result.skipped_reason:
-        logger.warning("topics skipped: %s", result.skipped_reason)
-    else:
-        logger.info(
-            "topics: %d topics, %.1f%% unassigned",
-            result.metrics["n_topics"],
-            100 * result.metrics["unassigned_share"],
-        )
-    return result, conform(table, "topics"), conform(assignments, "comment_topics")
+    return TopicTables(
+        result,
+        conform(registry.topics, "topics"),
+        conform(assignments, "comment_topics"),
+        registry,
+    )
 
 
 def load_taxonomy(config: PipelineConfig) -> pain_points.Taxonomy:
@@ -339,7 +356,11 @@ def report_task(
 
 @task(name="write-outputs", retries=2, retry_delay_seconds=2, **STAGE)
 def write_task(
-    tables: dict[str, pd.DataFrame], html: str, config: PipelineConfig, run_id: str
+    tables: dict[str, pd.DataFrame],
+    html: str,
+    registry: topic_registry.Registry,
+    config: PipelineConfig,
+    run_id: str,
 ) -> tuple[Path, Path]:
     """Parquet per table and report.html in `<out>/<run_id>/`, merge into the DuckDB file,
     and copy the report to `<out>/report.html` (the latest run's)."""
@@ -349,6 +370,17 @@ def write_task(
         *(set(tables[t]["comment_id"].dropna()) for t in COMMENT_KEYED if t in tables)
     )
     io.upsert_duckdb(tables, config.out, run_id, sorted(ids))
+    io.save_registry(
+        registry,
+        config.out,
+        {
+            "encoder": embedding.MODEL_ID,
+            "run_id": run_id,
+            "seed": config.seed,
+            "threshold": topic_registry.MATCH_THRESHOLD,
+            "n_topics": len(registry.topics),
+        },
+    )
     report_path = io.write_text_atomic(run_dir / "report.html", html)
     io.write_text_atomic(Path(config.out) / "report.html", html)
     get_run_logger().info("wrote %d tables and the report to %s", len(tables), run_dir)

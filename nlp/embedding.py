@@ -36,6 +36,14 @@ def load_encoder(path: str | Path | None = None, device: str = "cpu") -> Sentenc
     return SentenceTransformer(str(model_dir), device=device, local_files_only=True)
 
 
+def embedding_dimension(model: SentenceTransformer) -> int:
+    """The encoder's output size (the method was renamed in sentence-transformers 6)."""
+    getter = (
+        getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+    )
+    return int(getter())
+
+
 def chunk_words(text: str, max_words: int) -> list[str]:
     """Split a text into consecutive chunks of at most `max_words` words."""
     words = text.split()
@@ -48,7 +56,7 @@ def embed_texts(
     model: SentenceTransformer, texts: Sequence[str], batch_size: int = 64
 ) -> np.ndarray:
     """Embed texts (n x dim float32, unit length); long texts are chunked and mean-pooled."""
-    dim = model.get_sentence_embedding_dimension()
+    dim = embedding_dimension(model)
     if len(texts) == 0:
         return np.zeros((0, dim), dtype=np.float32)
     # ~1.3 word-pieces per English word; keep chunks inside the window with a margin.
@@ -89,7 +97,7 @@ def embed_with_cache(
     new_hashes = list(missing)
     new_vectors = embed_texts(model, [missing[h] for h in new_hashes], batch_size)
     fresh = dict(zip(new_hashes, new_vectors, strict=True))
-    dim = model.get_sentence_embedding_dimension()
+    dim = embedding_dimension(model)
     matrix = np.zeros((len(texts), dim), dtype=np.float32)
     for i, h in enumerate(hashes):
         matrix[i] = fresh[h] if h in fresh else cache[h]

@@ -75,7 +75,8 @@ def topic_sections(
     texts = comments.set_index("comment_id")["text"]
     csat = topic_csat.set_index("topic_id") if len(topic_csat) else pd.DataFrame()
     out = []
-    for row in topics.sort_values("size", ascending=False).itertuples():
+    present = topics[topics["size"].fillna(0) > 0]  # dormant registry topics are not shown
+    for row in present.sort_values("size", ascending=False).itertuples():
         ids = [i for i in (row.representative_ids or "").split("|") if i]
         out.append(
             {
@@ -83,6 +84,7 @@ def topic_sections(
                 "label": row.label,
                 "top_words": row.top_words,
                 "size": int(row.size),
+                "status": row.status,
                 "stats": _records(csat.loc[[row.topic_id]].reset_index())[0]
                 if row.topic_id in csat.index
                 else {},

@@ -50,6 +50,7 @@ TABLES: dict[str, dict[str, str]] = {
         "status": STR,
         "first_seen_run": STR,
         "last_seen_run": STR,
+        "parent_topic_id": INT,
         "representative_ids": STR,
     },
     "comment_topics": {"comment_id": STR, "topic_id": INT, "score": FLOAT},

@@ -281,3 +281,12 @@ def test_feedback_pipeline_incremental_run_processes_only_new_and_changed_rows(r
     assert edited["text"].startswith("Edited:") and edited["run_id"] == "run3"
     assert set(runs["fresh_ids"]) <= set(comments["source_id"])
     assert (ledger.groupby("comment_id")["row_hash"].nunique() == 1).all()
+    # the registry keeps topic ids through the refit on the grown corpus
+    before_t = _table(out, "comment_topics", "run2").set_index("comment_id")["topic_id"]
+    after_t = _table(out, "comment_topics", "run3").set_index("comment_id")["topic_id"]
+    both = before_t.dropna().index.intersection(after_t.dropna().index)
+    assert len(both) > 100
+    assert (before_t[both] == after_t[both]).mean() >= 0.75
+    topics = _table(out, "topics", "run3")
+    assert set(topics["status"]) <= {"active", "emerging", "dormant"}
+    assert topics["first_seen_run"].isin(["run1", "run3"]).all()
