@@ -42,6 +42,16 @@ class ScaleConfig(_Frozen):
         return ScoreScale(self.low, self.high, self.higher_is_better, tuple(self.ignore), self.box)
 
 
+class QualityConfig(_Frozen):
+    """Topic-quality thresholds; a run outside them is marked `degraded` (null disables)."""
+
+    max_unassigned_share: float | None = 0.25
+    min_stability_ari: float | None = 0.5
+    min_topic_diversity: float | None = 0.5
+    min_npmi: float | None = -0.6
+    stability_sample: int = Field(2000, description="docs refit with another seed; 0 = off")
+
+
 class PipelineConfig(_Frozen):
     """Everything one run needs. Paths are resolved when the flow starts."""
 
@@ -61,6 +71,7 @@ class PipelineConfig(_Frozen):
     seed: int = 42
     min_topic_size: int | None = None
     min_n: int = 10
+    quality: QualityConfig = QualityConfig()
     embedding_model_path: Path | None = None
     embedding_batch_size: int = 64
     run_id: str | None = None

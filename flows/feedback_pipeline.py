@@ -13,6 +13,7 @@ from prefect.artifacts import create_markdown_artifact
 
 from flows import tasks
 from flows.config import PipelineConfig
+from nlp import topics
 from nlp.corpus import combine
 from nlp.schemas import conform
 
@@ -76,10 +77,17 @@ def feedback_pipeline_flow(config: PipelineConfig) -> RunResult:
         run_id,
     )
 
-    status, reason = "ok", None
-    if topic_result.skipped_reason:
-        status, reason = "degraded", f"topics skipped: {topic_result.skipped_reason}"
     metrics = topic_result.metrics
+    q = config.quality
+    issues = topics.quality_issues(
+        metrics,
+        topics.QualityThresholds(
+            q.max_unassigned_share, q.min_stability_ari, q.min_topic_diversity, q.min_npmi
+        ),
+    )
+    if topic_result.skipped_reason:
+        issues.insert(0, f"topics skipped: {topic_result.skipped_reason}")
+    status, reason = ("degraded", "; ".join(issues)) if issues else ("ok", None)
     summary = {
         "run_id": run_id,
         "started_at": started,
@@ -98,7 +106,7 @@ def feedback_pipeline_flow(config: PipelineConfig) -> RunResult:
         "unassigned_share": metrics.get("unassigned_share"),
         "npmi": metrics.get("npmi"),
         "topic_diversity": metrics.get("topic_diversity"),
-        "stability_ari": None,  # measured from issue 5 (refit with another seed)
+        "stability_ari": metrics.get("stability_ari"),
         "status": status,
         "status_reason": reason,
         **timings,

@@ -208,6 +208,14 @@ def topics_task(
     logger = get_run_logger()
     params = topics.TopicParams(seed=config.seed, min_topic_size=config.min_topic_size)
     result = topics.fit_topics(docs["text"].tolist(), embeddings, params)
+    if not result.skipped_reason:
+        result.metrics["stability_ari"] = topics.stability_ari(
+            docs["text"].tolist(),
+            embeddings,
+            result.assignments,
+            params,
+            config.quality.stability_sample,
+        )
     registry = io.load_registry(config.out, embedding.MODEL_ID, embeddings.shape[1])
     ids = docs["comment_id"].to_numpy()
     assigned = result.assignments.copy()

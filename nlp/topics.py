@@ -8,7 +8,7 @@ every topic stays unassigned (-1).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -173,18 +173,28 @@ def _result(
     return TopicResult(topics.astype(np.int64), scores, table, metrics)
 
 
+def _stem(word: str) -> str:
+    """A crude stem so 'waiting', 'waited' and 'wait' count as one word in a label."""
+    w = word.lower()
+    for suffix in ("ing", "ed", "es", "s"):
+        if w.endswith(suffix) and len(w) - len(suffix) >= 3:
+            return w[: -len(suffix)]
+    return w
+
+
 def topic_label(words: Sequence[str], n_terms: int = 3) -> str:
-    """A short label from top words, skipping words already covered by a chosen phrase."""
+    """A short label from top words: each term adds a word stem not already shown."""
     chosen: list[str] = []
     for w in words:
-        covered = {t for c in chosen for t in c.split()}
-        if set(w.split()) <= covered:
+        stems = {_stem(t) for t in w.split()}
+        overlap = [c for c in chosen if {_stem(t) for t in c.split()} & stems]
+        if not overlap:
+            if len(chosen) < n_terms:
+                chosen.append(w)
             continue
-        # Prefer the phrase over a single word it contains that was already chosen.
-        chosen = [c for c in chosen if not set(c.split()) < set(w.split())]
-        chosen.append(w)
-        if len(chosen) == n_terms:
-            break
+        # a phrase replaces the single word it extends ("wait" -> "waiting time")
+        if len(overlap) == 1 and len(overlap[0].split()) == 1 and len(stems) > 1:
+            chosen[chosen.index(overlap[0])] = w
     return " / ".join(chosen) if chosen else "(no label)"
 
 
@@ -227,3 +237,55 @@ def npmi_coherence(
                 pmi = np.log(pij / (p[i] * p[j] + eps))
                 values.append(float(pmi / -np.log(pij + eps)))
     return float(np.mean(values)) if values else None
+
+
+def stability_ari(
+    docs: Sequence[str],
+    embeddings: np.ndarray,
+    assignments: np.ndarray,
+    params: TopicParams,
+    sample_size: int = 2000,
+) -> float | None:
+    """ARI between this fit's assignments and a refit with another seed on a sample.
+
+    1.0 means the refit finds the same partition; unassigned (-1) counts as a label.
+    """
+    from sklearn.metrics import adjusted_rand_score
+
+    n = len(docs)
+    if sample_size <= 0 or skip_reason(list(docs)) is not None:
+        return None
+    rng = np.random.default_rng(params.seed)
+    idx = np.sort(rng.choice(n, size=min(n, sample_size), replace=False))
+    refit = fit_topics(
+        [docs[i] for i in idx], embeddings[idx], replace(params, seed=params.seed + 1)
+    )
+    if refit.skipped_reason:
+        return None
+    return float(adjusted_rand_score(assignments[idx], refit.assignments))
+
+
+@dataclass(frozen=True)
+class QualityThresholds:
+    """A run whose topics fall outside these is marked `degraded` (None disables a check)."""
+
+    max_unassigned_share: float | None = 0.25
+    min_stability_ari: float | None = 0.5
+    min_topic_diversity: float | None = 0.5
+    min_npmi: float | None = -0.6
+
+
+def quality_issues(metrics: dict, thresholds: QualityThresholds) -> list[str]:
+    """Human-readable reasons the topic metrics miss their thresholds (empty when fine)."""
+    checks = [
+        ("unassigned_share", thresholds.max_unassigned_share, lambda v, t: v > t, ">"),
+        ("stability_ari", thresholds.min_stability_ari, lambda v, t: v < t, "<"),
+        ("topic_diversity", thresholds.min_topic_diversity, lambda v, t: v < t, "<"),
+        ("npmi", thresholds.min_npmi, lambda v, t: v < t, "<"),
+    ]
+    issues = []
+    for key, limit, bad, sign in checks:
+        value = metrics.get(key)
+        if limit is not None and value is not None and bad(value, limit):
+            issues.append(f"{key} {value:.2f} {sign} {limit:.2f}")
+    return issues

@@ -1,0 +1,30 @@
+"""The on-disk embedding cache: a rerun embeds only texts it has not seen."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from flows import io
+from nlp.embedding import MODEL_ID, embed_texts, embed_with_cache, load_encoder
+
+pytestmark = pytest.mark.slow
+
+
+def test_embedding_cache_hits_skip_the_encoder_and_misses_fill_it(tmp_path):
+    encoder = load_encoder()
+    texts = ["The staff were lovely.", "I waited four hours.", "Parking was expensive."]
+    hashes = ["h1", "h2", "h3"]
+    path = io.embedding_cache_path(tmp_path, MODEL_ID)
+
+    first, fresh = embed_with_cache(encoder, texts[:2], hashes[:2], io.load_embedding_cache(path))
+    assert sorted(fresh) == ["h1", "h2"]  # two misses
+    io.append_embedding_cache(path, {}, fresh)
+
+    cache = io.load_embedding_cache(path)
+    again, fresh = embed_with_cache(encoder, texts, hashes, cache)
+    assert sorted(fresh) == ["h3"]  # two hits, one miss
+    np.testing.assert_allclose(again[:2], first, atol=1e-6)
+    np.testing.assert_allclose(again[2], embed_texts(encoder, texts[2:])[0], atol=1e-5)
+    io.append_embedding_cache(path, cache, fresh)
+    assert sorted(io.load_embedding_cache(path)) == ["h1", "h2", "h3"]
