@@ -63,6 +63,7 @@ def feedback_pipeline_flow(config: PipelineConfig) -> RunResult:
     clauses = combine(previous["clauses"], new_clauses, replaced)
     tags = combine(previous["pain_points"], new_tags, replaced)
     sentiment = combine(previous["sentiment"], new_sentiment, replaced)
+    segments = combine(previous["comment_segments"], cleaned.segments, replaced)
     joined = timed(
         "csat",
         tasks.csat_task,
@@ -73,6 +74,7 @@ def feedback_pipeline_flow(config: PipelineConfig) -> RunResult:
         topics_table,
         comment_topics,
         tags,
+        segments,
         config,
         run_id,
     )
@@ -122,7 +124,7 @@ def feedback_pipeline_flow(config: PipelineConfig) -> RunResult:
         "scores": joined.scores,
         "unmatched_scores": joined.unmatched,
         "ingest_ledger": combine(previous["ingest_ledger"], cleaned.ledger, replaced),
-        "comment_segments": combine(previous["comment_segments"], cleaned.segments, replaced),
+        "comment_segments": segments,
         "topic_csat": joined.topic_csat,
         "pain_point_csat": joined.pain_point_csat,
     }

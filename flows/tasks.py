@@ -306,6 +306,7 @@ def csat_task(
     topics_table: pd.DataFrame,
     comment_topics: pd.DataFrame,
     tags: pd.DataFrame,
+    segments: pd.DataFrame,
     config: PipelineConfig,
     run_id: str,
 ) -> CsatTables:
@@ -327,13 +328,26 @@ def csat_task(
         unmatched = conform(u.assign(run_id=run_id), "unmatched_scores")
     scores = scores[scores["comment_id"].isin(survey["comment_id"])]
     rate = float(survey["comment_id"].isin(scores["comment_id"]).mean()) if len(survey) else None
+    by = pd.concat(
+        [
+            segments,
+            pd.DataFrame(
+                {
+                    "comment_id": survey["comment_id"],
+                    "segment": "service",
+                    "value": survey["service"],
+                }
+            ).dropna(subset=["value"]),
+        ],
+        ignore_index=True,
+    )
     members = comment_topics.dropna(subset=["topic_id"])
-    topic_rows = csat.theme_csat(members, scores, "topic_id", config.min_n)
+    topic_rows = csat.theme_csat_by_segment(members, scores, "topic_id", by, config.min_n)
     if len(topic_rows):
         labels = topics_table.set_index("topic_id")["label"]
         topic_rows["label"] = topic_rows["topic_id"].map(labels)
     pains = tags[tags["is_pain_point"].fillna(False)]
-    pain_rows = csat.theme_csat(pains, scores, "category", config.min_n)
+    pain_rows = csat.theme_csat_by_segment(pains, scores, "category", by, config.min_n)
     logger.info(
         "csat: %d scores read, corpus match rate %s, %d unmatched entries",
         read,

@@ -181,6 +181,31 @@ def theme_csat(
     return out.assign(_o=order).sort_values(["_o", "n"], ascending=[True, False]).drop(columns="_o")
 
 
+def theme_csat_by_segment(
+    membership: pd.DataFrame,
+    scores: pd.DataFrame,
+    theme_col: str,
+    segments: pd.DataFrame,
+    min_n: int = 10,
+) -> pd.DataFrame:
+    """`theme_csat` for all comments (segment `all`) and within each segment value.
+
+    `segments` has (comment_id, segment, value). Within a segment, share and impact compare
+    comments of that segment with and without the theme; `segment` reads `service=111`.
+    Small groups are suppressed by the same `min_n` rule.
+    """
+    parts = [theme_csat(membership, scores, theme_col, min_n)]
+    for (name, value), group in segments.groupby(["segment", "value"]):
+        inside = scores[scores["comment_id"].isin(group["comment_id"])]
+        if len(inside) < min_n:
+            continue
+        part = theme_csat(membership, inside, theme_col, min_n)
+        if len(part):
+            parts.append(part.assign(segment=f"{name}={value}"))
+    parts = [p for p in parts if len(p)]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
 def mean_difference_ci(a: np.ndarray, b: np.ndarray, z: float = 1.96) -> tuple[float, float, float]:
     """mean(a) - mean(b) with a Welch normal-approximation 95 % interval."""
     diff = float(a.mean() - b.mean())

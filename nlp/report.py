@@ -117,15 +117,19 @@ def report_context(
 ) -> dict[str, Any]:
     """Everything the template shows, as plain data, from this run's output tables."""
     reasons = tables["quarantine"].groupby("reason").size().reset_index(name="n")
+    overall = {
+        name: tables[name][tables[name]["segment"] == "all"]
+        for name in ("topic_csat", "pain_point_csat")
+    }
     return {
         "summary": _records(tables["run_summary"].head(1))[0],
         "quarantine_reasons": _records(reasons),
         "min_n": min_n,
         "briefs": pain_point_briefs(
-            tables["pain_points"], tables["pain_point_csat"], tables["comments"], category_names
+            tables["pain_points"], overall["pain_point_csat"], tables["comments"], category_names
         ),
-        "drivers": driver_rows(tables["pain_point_csat"], tables["topic_csat"], category_names),
-        "topics": topic_sections(tables["topics"], tables["topic_csat"], tables["comments"]),
+        "drivers": driver_rows(overall["pain_point_csat"], overall["topic_csat"], category_names),
+        "topics": topic_sections(tables["topics"], overall["topic_csat"], tables["comments"]),
         "topics_skipped": topics_skipped,
     }
 

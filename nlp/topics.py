@@ -22,7 +22,8 @@ from nlp.cleaning import FILLERS
 # English stop words plus spoken fillers and apostrophe-less contractions ("dont").
 _EXTRA_STOP = (
     "dont didnt doesnt im ive wasnt couldnt wouldnt cant isnt gonna like just really know "
-    "think mean sort thing things"
+    "think mean sort thing things thats theres whats its youre theyre hes shes weve wed id "
+    "ill lot lots bit got get"
 )
 STOP_WORDS = sorted(ENGLISH_STOP_WORDS | FILLERS | set(_EXTRA_STOP.split()))
 MIN_DOCS = 30  # below this a topic model is not meaningful

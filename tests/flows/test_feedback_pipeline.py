@@ -127,6 +127,19 @@ def test_feedback_pipeline_keeps_segment_values_per_comment(runs, tiny_inputs):
         assert given[by_id[row.comment_id]] == row.value
 
 
+def test_feedback_pipeline_breaks_drivers_down_by_segment_with_suppression(runs):
+    out = runs["out"]
+    for name, key in (("topic_csat", "topic_id"), ("pain_point_csat", "category")):
+        df = _table(out, name)
+        assert "all" in set(df["segment"])
+        assert {s.split("=")[0] for s in df["segment"] if s != "all"} <= {"service", "age_band"}
+        assert not df.duplicated([key, "segment"]).any(), name
+        small = df[df["n"] < 10]
+        assert small["suppressed"].all() and small["impact"].isna().all()
+    topic = _table(out, "topic_csat")
+    assert any(s.startswith("age_band=") for s in topic["segment"])
+
+
 def test_feedback_pipeline_joins_do_not_multiply_rows(runs):
     out = runs["out"]
     comments = _table(out, "comments")
