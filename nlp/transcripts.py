@@ -23,9 +23,10 @@ _TURN = re.compile(
 )
 _VOICE = re.compile(r"^<v(?:\.[\w.-]+)?\s+(?P<speaker>[^>]+)>(?P<text>.*?)(?:</v>)?$", re.DOTALL)
 _TAGS = re.compile(r"</?[^>]+>")
+# "(?![a-z])" rather than "\b": "Interviewer1" is a moderator, "Quality" is not.
 DEFAULT_MODERATOR_PATTERN = (
-    r"^(interviewer|moderator|facilitator|host|chair|chairperson|commissioner|researcher|"
-    r"secretary|clerk|q|question)\b"
+    r"^(interviewer|moderator|facilitator|host|chair|chairperson|chairman|chairwoman|"
+    r"commissioner|researcher|secretary|clerk|q|question)(?![a-z])"
 )
 _MAX_SPEAKER_WORDS = 4
 UNKNOWN_SPEAKER = "UNKNOWN"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import duckdb
 import numpy as np
 import pandas as pd
@@ -275,3 +277,20 @@ def test_io_reads_segment_columns_and_names_missing_ones(tmp_path):
     assert list(got["segment:region"]) == ["North", "South"]
     with pytest.raises(io.InputError, match="age_band"):
         io.read_comments(path, ColumnMap(segments=("age_band",)))
+
+
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "transcripts"
+
+
+@pytest.mark.skipif(not SHARED.exists(), reason="../shared/data is not beside the checkout")
+def test_io_real_interviews_split_into_one_moderator_and_one_participant():
+    from nlp.transcripts import rows_from_segments
+
+    found = io.read_transcripts(SHARED / "interviews")
+    assert len(found) == 24
+    for tid, _, segments in found:
+        rows = rows_from_segments(segments, tid)
+        speakers = {r["speaker"] for r in rows}
+        kinds = [r["kind"] for r in rows]
+        assert speakers == {"MODERATOR", "P01"}, tid
+        assert kinds.count("transcript_turn") >= 15, tid

@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from nlp.csat import (
+    NHS_FFT,
+    ScoreScale,
+    join_scores,
+    mean_difference_ci,
+    score_columns,
+    theme_csat,
+    theme_csat_by_segment,
+)
+
+
+def test_csat_scales_normalise_higher_is_better():
+    five = score_columns(pd.Series(["1", "3", "5"]), ScoreScale(1, 5))
+    assert five["score_0_100"].tolist() == [0.0, 50.0, 100.0]
+    assert five["top_box"].tolist() == [False, False, True]
+    fft = score_columns(pd.Series([1, 5, 6, 7]), NHS_FFT)
+    assert fft["score_0_100"].tolist()[:2] == [100.0, 0.0]
+    assert fft["score_0_100"].isna().tolist()[2:] == [True, True]
+    assert fft["score_raw"].tolist() == [1, 5, 6, 7]  # raw codes kept
+    nps = score_columns(pd.Series([10, 9, 8, 7, 6, 0]), ScoreScale(0, 10))
+    assert nps["top_box"].tolist() == [True, True, False, False, False, False]
+    assert nps["bottom_box"].tolist() == [False, False, False, False, True, True]
+
+
+def _comments(ids):
+    return pd.DataFrame(
+        {"comment_id": [f"s:{i}" for i in ids], "source_id": ids, "kind": "comment"}
+    )
+
+
+def test_csat_join_ids_as_strings_duplicates_and_unmatched():
+    comments = _comments(["007", "008", "009", "010"])
+    scores = pd.DataFrame(
+        {"source_id": [" 007 ", "7", "008", "008", "011", "010"], "score": [5, 1, 4, 2, 3, "x"]}
+    )
+    j = join_scores(comments, scores, ScoreScale(1, 5), quarantined_ids=pd.Series(["011"]))
+    assert j.scores["comment_id"].is_unique
+    got = dict(zip(j.scores["source_id"], j.scores["score_raw"], strict=True))
+    assert got["007"] == 5 and got["008"] == 4  # "7" is not "007"; first duplicate wins
+    assert np.isnan(got["010"])  # matched, but not a rating
+    assert j.match_rate == 0.75  # 007, 008, 010 of four
+    reasons = set(
+        zip(j.unmatched["side"], j.unmatched["source_id"], j.unmatched["reason"], strict=True)
+    )
+    assert ("scores", "7", "no_comment_for_id") in reasons
+    assert ("scores", "008", "duplicate_score_id") in reasons
+    assert ("scores", "011", "comment_quarantined") in reasons
+    assert ("comments", "009", "no_score_for_id") in reasons
+    assert ("scores", "010", "not_a_rating") in reasons
+
+
+def _planted(rng, n=400, effect=-20.0, share=0.3):
+    theme = rng.random(n) < share
+    y = np.clip(70 + effect * theme + rng.normal(0, 15, n), 0, 100)
+    ids = [f"c{i}" for i in range(n)]
+    scores = pd.DataFrame({"comment_id": ids, "score_0_100": y, "bottom_box": y < 30})
+    members = pd.DataFrame(
+        {"comment_id": [i for i, t in zip(ids, theme, strict=True) if t], "category": "x"}
+    )
+    return scores, members, y[theme].mean() - y[~theme].mean()
+
+
+def test_csat_impact_sign_and_suppression():
+    scores, members, truth = _planted(np.random.default_rng(0))
+    rare = pd.DataFrame({"comment_id": ["c1", "c2"], "category": "rare"})
+    out = theme_csat(pd.concat([members, rare]), scores, "category", min_n=10).set_index("category")
+    assert out.loc["x", "impact"] < 0 and not out.loc["x", "suppressed"]
+    assert out.loc["x", "impact_ci_low"] <= truth <= out.loc["x", "impact_ci_high"]
+    assert out.loc["rare", "suppressed"] and pd.isna(out.loc["rare", "impact"])
+
+
+def test_csat_interval_covers_planted_effect_in_most_datasets():
+    rng = np.random.default_rng(1)
+    covered = 0
+    for _ in range(100):
+        scores, members, _ = _planted(rng)
+        diff, lo, hi = mean_difference_ci(
+            scores.loc[scores["comment_id"].isin(members["comment_id"]), "score_0_100"].to_numpy(),
+            scores.loc[~scores["comment_id"].isin(members["comment_id"]), "score_0_100"].to_numpy(),
+        )
+        covered += lo <= -20.0 <= hi
+    assert covered >= 90
+
+
+def test_csat_segments_are_broken_down_and_suppressed():
+    scores, members, _ = _planted(np.random.default_rng(2))
+    segs = pd.DataFrame(
+        {
+            "comment_id": scores["comment_id"],
+            "segment": "region",
+            "value": ["north"] * 390 + ["south"] * 10,
+        }
+    )
+    out = theme_csat_by_segment(members, scores, "category", segs, min_n=10)
+    assert set(out["segment"]) == {"all", "region=north", "region=south"}
+    south = out[out["segment"] == "region=south"].iloc[0]
+    assert south["suppressed"]
