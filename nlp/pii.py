@@ -21,6 +21,10 @@ _CARD = re.compile(r"\b(?:\d[ -]?){12,18}\d\b")
 _PHONE = re.compile(
     r"(?<![\w/])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,5}\)[\s.-]?)?\d{2,5}[\s.-]?\d{3,4}(?:[\s.-]?\d{3,4})?(?![\w/])"
 )
+# International numbers in small groups ("+33 7 61 60 23 71") and European national ones
+# ("06 12 34 56 78"); the digit count (9-15) is checked in `_phone`.
+_INTL_PHONE = re.compile(r"(?<![\w/])\+\d{1,3}(?:[\s.-]?\(?\d{1,4}\)?){3,7}(?![\w/])")
+_GROUPED_PHONE = re.compile(r"(?<![\w/.])0\d(?:[\s.-]\d{2}){4}(?![\w/])")
 _POSTCODE = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b")
 _US_ZIP = re.compile(
     r"\b(?:A[KLRZ]|C[AOT]|D[CE]|FL|GA|HI|I[ADLN]|K[SY]|LA|M[ADEINOST]|N[CDEHJMVY]|"
@@ -114,6 +118,8 @@ def redact_patterns(text: str) -> tuple[str, int]:
         (_SSN, PLACEHOLDER["ID"]),
         (_NINO, PLACEHOLDER["ID"]),
         (_CARD, _card),
+        (_INTL_PHONE, _phone),
+        (_GROUPED_PHONE, _phone),
         (_PHONE, _phone),
         (_ADDRESS, PLACEHOLDER["ADDRESS"]),
         (_POSTCODE, PLACEHOLDER["POSTCODE"]),
