@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from nlp.schemas import conform
+from nlp.validation import score_id_failures
 
 
 @dataclass(frozen=True)
@@ -97,9 +98,15 @@ def join_scores(
     survey = comments[comments["kind"] == "comment"][["comment_id", "source_id"]].copy()
     survey["key"] = normalise_ids(survey["source_id"], casefold_ids)
     st = score_table.copy()
+    st["source_id"] = st["source_id"].astype("string").str.strip()
+    bad = score_id_failures(st)
+    unmatched = [
+        {"side": "scores", "source_id": st.loc[i, "source_id"], "reason": "missing_id"} for i in bad
+    ]
+    st = st.drop(index=bad)
     st["key"] = normalise_ids(st["source_id"], casefold_ids)
     dup = st["key"].duplicated(keep="first")
-    unmatched = [
+    unmatched += [
         {"side": "scores", "source_id": sid, "reason": "duplicate_score_id"}
         for sid in st.loc[dup, "source_id"]
     ]

@@ -14,6 +14,19 @@ FLOAT = "float64"
 BOOL = "boolean"
 TS = "datetime64[us, UTC]"
 
+# Score statistics per theme (topic or pain-point category), overall or within a segment.
+_THEME_STATS = {
+    "segment": STR,
+    "n": INT,
+    "share": FLOAT,
+    "mean_score": FLOAT,
+    "bottom_box_share": FLOAT,
+    "impact": FLOAT,
+    "impact_ci_low": FLOAT,
+    "impact_ci_high": FLOAT,
+    "suppressed": BOOL,
+}
+
 TABLES: dict[str, dict[str, str]] = {
     "comments": {
         "comment_id": STR,
@@ -84,31 +97,8 @@ TABLES: dict[str, dict[str, str]] = {
     "unmatched_scores": {"side": STR, "source_id": STR, "reason": STR, "run_id": STR},
     "ingest_ledger": {"comment_id": STR, "row_hash": STR, "status": STR, "run_id": STR},
     "comment_segments": {"comment_id": STR, "segment": STR, "value": STR},
-    "topic_csat": {
-        "topic_id": INT,
-        "label": STR,
-        "segment": STR,
-        "n": INT,
-        "share": FLOAT,
-        "mean_score": FLOAT,
-        "bottom_box_share": FLOAT,
-        "impact": FLOAT,
-        "impact_ci_low": FLOAT,
-        "impact_ci_high": FLOAT,
-        "suppressed": BOOL,
-    },
-    "pain_point_csat": {
-        "category": STR,
-        "segment": STR,
-        "n": INT,
-        "share": FLOAT,
-        "mean_score": FLOAT,
-        "bottom_box_share": FLOAT,
-        "impact": FLOAT,
-        "impact_ci_low": FLOAT,
-        "impact_ci_high": FLOAT,
-        "suppressed": BOOL,
-    },
+    "topic_csat": {"topic_id": INT, "label": STR, **_THEME_STATS},
+    "pain_point_csat": {"category": STR, **_THEME_STATS},
     "run_summary": {
         "run_id": STR,
         "started_at": TS,

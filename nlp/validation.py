@@ -36,6 +36,23 @@ INPUT_ROWS = pa.DataFrameSchema(
 )
 
 
+SCORE_ROWS = pa.DataFrameSchema(
+    {"source_id": pa.Column(nullable=False, checks=pa.Check.str_length(1, MAX_ID_CHARS))},
+    strict=False,
+)
+
+
+def score_id_failures(scores: pd.DataFrame) -> pd.Index:
+    """Index of score rows without a usable id (missing, blank or over-long)."""
+    try:
+        SCORE_ROWS.validate(
+            scores.assign(source_id=scores["source_id"].replace("", None)), lazy=True
+        )
+    except pa.errors.SchemaErrors as exc:
+        return pd.Index(exc.failure_cases["index"].dropna().astype(int).unique())
+    return pd.Index([], dtype=int)
+
+
 def input_failures(rows: pd.DataFrame) -> pd.DataFrame:
     """(index, column, reason) for every input row that fails a check; the first reason wins."""
     try:

@@ -36,7 +36,10 @@ def _comments(ids):
 def test_csat_join_ids_as_strings_duplicates_and_unmatched():
     comments = _comments(["007", "008", "009", "010"])
     scores = pd.DataFrame(
-        {"source_id": [" 007 ", "7", "008", "008", "011", "010"], "score": [5, 1, 4, 2, 3, "x"]}
+        {
+            "source_id": [" 007 ", "7", "008", "008", "011", "010", None, ""],
+            "score": [5, 1, 4, 2, 3, "x", 4, 4],
+        }
     )
     j = join_scores(comments, scores, ScoreScale(1, 5), quarantined_ids=pd.Series(["011"]))
     assert j.scores["comment_id"].is_unique
@@ -52,6 +55,8 @@ def test_csat_join_ids_as_strings_duplicates_and_unmatched():
     assert ("scores", "011", "comment_quarantined") in reasons
     assert ("comments", "009", "no_score_for_id") in reasons
     assert ("scores", "010", "not_a_rating") in reasons
+    assert sum(r == "missing_id" for _, _, r in reasons) >= 1
+    assert (j.unmatched["reason"] == "missing_id").sum() == 2
 
 
 def _planted(rng, n=400, effect=-20.0, share=0.3):
