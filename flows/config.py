@@ -52,6 +52,16 @@ class QualityConfig(_Frozen):
     stability_sample: int = Field(2000, description="docs refit with another seed; 0 = off")
 
 
+class DriversConfig(_Frozen):
+    """Driver statistics, segment gaps and trends (see nlp/drivers.py)."""
+
+    n_boot: int = Field(1000, ge=100, description="bootstrap resamples per interval")
+    trend_period: Literal["W", "M"] = "W"
+    trend_window: int = Field(4, ge=1, description="trailing periods an emerging test compares")
+    emerging_alpha: float = Field(0.01, gt=0, lt=1)
+    emerging_min_count: int = Field(5, ge=1)
+
+
 class PipelineConfig(_Frozen):
     """Everything one run needs. Paths are resolved when the flow starts."""
 
@@ -72,8 +82,12 @@ class PipelineConfig(_Frozen):
     min_topic_size: int | None = None
     min_n: int = 10
     quality: QualityConfig = QualityConfig()
+    drivers: DriversConfig = DriversConfig()
     embedding_model_path: Path | None = None
     embedding_batch_size: int = 64
+    sentiment_head: Path | None = Field(
+        None, description="directory of a trained sentiment head (default models/sentiment_head)"
+    )
     run_id: str | None = None
 
 
@@ -92,7 +106,7 @@ def load_config(path: Path | None, **overrides: object) -> PipelineConfig:
         if not isinstance(data, dict):
             raise ConfigError(f"config {path}: expected a mapping at the top level")
         base = Path(path).resolve().parent
-        for key in ("comments", "scores", "transcripts", "taxonomy"):
+        for key in ("comments", "scores", "transcripts", "taxonomy", "sentiment_head"):
             if data.get(key):
                 data[key] = (
                     str((base / data[key]).resolve())

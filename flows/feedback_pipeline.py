@@ -59,7 +59,10 @@ def feedback_pipeline_flow(config: PipelineConfig) -> RunResult:
     topic_tables = timed("topics", tasks.topics_task, docs, embeddings, config, run_id)
     topic_result = topic_tables.result
     topics_table, comment_topics = topic_tables.topics, topic_tables.comment_topics
-    new_clauses, new_tags, new_sentiment = timed("tag", tasks.tag_task, new_docs, nlp, taxonomy)
+    new_rows = pd.Index(docs["comment_id"]).get_indexer(new_docs["comment_id"])
+    new_clauses, new_tags, new_sentiment = timed(
+        "tag", tasks.tag_task, new_docs, embeddings[new_rows], nlp, taxonomy, config
+    )
     clauses = combine(previous["clauses"], new_clauses, replaced)
     tags = combine(previous["pain_points"], new_tags, replaced)
     sentiment = combine(previous["sentiment"], new_sentiment, replaced)
@@ -71,9 +74,7 @@ def feedback_pipeline_flow(config: PipelineConfig) -> RunResult:
         cleaned.quarantined_ids,
         ingested.scores,
         previous["scores"],
-        topics_table,
-        comment_topics,
-        tags,
+        tasks.Themes(docs, topics_table, comment_topics, tags, sentiment),
         segments,
         config,
         run_id,
@@ -109,6 +110,8 @@ def feedback_pipeline_flow(config: PipelineConfig) -> RunResult:
         "npmi": metrics.get("npmi"),
         "topic_diversity": metrics.get("topic_diversity"),
         "stability_ari": metrics.get("stability_ari"),
+        "nps": joined.nps,
+        "emerging_themes": emerging_count(joined.trends),
         "status": status,
         "status_reason": reason,
         **timings,
@@ -127,6 +130,8 @@ def feedback_pipeline_flow(config: PipelineConfig) -> RunResult:
         "comment_segments": segments,
         "topic_csat": joined.topic_csat,
         "pain_point_csat": joined.pain_point_csat,
+        "driver_gaps": joined.driver_gaps,
+        "trends": joined.trends,
     }
     tables["run_summary"] = conform(pd.DataFrame([summary]), "run_summary")
     html = timed("report", tasks.report_task, tables, taxonomy, config, topic_result.skipped_reason)
@@ -143,6 +148,15 @@ def feedback_pipeline_flow(config: PipelineConfig) -> RunResult:
     )
     logger.info("run %s finished: status %s, %d documents", run_id, status, len(docs))
     return RunResult(run_id, run_dir, Path(config.out) / "feedback.duckdb", report_path, summary)
+
+
+def emerging_count(trends: pd.DataFrame) -> int:
+    """Themes flagged emerging in the latest period (all services)."""
+    overall = trends[trends["service"] == "all"]
+    if overall.empty:
+        return 0
+    latest = overall[overall["period"] == overall["period"].max()]
+    return int(latest["emerging"].fillna(False).sum())
 
 
 def summary_markdown(summary: dict) -> str:

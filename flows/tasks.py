@@ -22,6 +22,7 @@ from nlp import (
     cleaning,
     corpus,
     csat,
+    drivers,
     embedding,
     pain_points,
     pii,
@@ -32,7 +33,7 @@ from nlp import (
     validation,
 )
 from nlp.schemas import COMMENT_KEYED, TABLES, conform
-from nlp.sentiment import SentimentScorer
+from nlp.sentiment import HEAD_DIR, SentimentHead, SentimentScorer
 
 STAGE = {"persist_result": False, "cache_policy": NO_CACHE}
 ANALYSED_KINDS = ("comment", "transcript_turn")
@@ -268,21 +269,43 @@ def load_taxonomy(config: PipelineConfig) -> pain_points.Taxonomy:
     )
 
 
+def load_sentiment_head(config: PipelineConfig) -> SentimentHead | None:
+    """The comment sentiment head for this encoder, or None (VADER fallback) with a warning."""
+    path = config.sentiment_head or HEAD_DIR
+    if not (path / "metadata.json").exists():
+        get_run_logger().warning("no sentiment head in %s: comments labelled by VADER", path)
+        return None
+    return SentimentHead.load(path, embedding.MODEL_ID)
+
+
 @task(name="pain-points-and-sentiment", **STAGE)
 def tag_task(
-    docs: pd.DataFrame, nlp: Language, taxonomy: pain_points.Taxonomy
+    docs: pd.DataFrame,
+    embeddings: np.ndarray,
+    nlp: Language,
+    taxonomy: pain_points.Taxonomy,
+    config: PipelineConfig,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Clauses with sentiment, pain-point tags with evidence spans, and comment sentiment."""
+    """Clauses with sentiment, pain-point tags with evidence spans, and comment sentiment.
+
+    `embeddings` are the topic stage's rows for `docs` (the head re-uses them)."""
     logger = get_run_logger()
     pain_points.build_tagging_pipeline(nlp, taxonomy)
+    head = load_sentiment_head(config)
+    labelled = head.predict(embeddings) if head is not None and len(docs) else None
     clauses, tags, sentiment = pain_points.tag_comments(
-        nlp, SentimentScorer(), docs["comment_id"].tolist(), docs["text"].tolist()
+        nlp,
+        SentimentScorer(),
+        docs["comment_id"].tolist(),
+        docs["text"].tolist(),
+        comment_sentiment=labelled,
     )
     logger.info(
-        "tag: %d clauses, %d tags (%d pain points)",
+        "tag: %d clauses, %d tags (%d pain points); comment sentiment by %s",
         len(clauses),
         len(tags),
         int(tags["is_pain_point"].sum()),
+        "head" if head is not None else "VADER",
     )
     return clauses, tags, sentiment
 
@@ -293,8 +316,30 @@ class CsatTables:
     unmatched: pd.DataFrame
     topic_csat: pd.DataFrame
     pain_point_csat: pd.DataFrame
+    driver_gaps: pd.DataFrame
+    trends: pd.DataFrame
     match_rate: float | None
     scores_read: int
+    nps: float | None
+
+
+@dataclass
+class Themes:
+    """What the driver statistics run over: topic and pain-point membership of comments."""
+
+    analysed: pd.DataFrame  # comment_id, date, service of analysed documents
+    topics: pd.DataFrame
+    comment_topics: pd.DataFrame
+    tags: pd.DataFrame
+    sentiment: pd.DataFrame
+
+    def memberships(self) -> list[tuple[str, str, pd.DataFrame]]:
+        """(theme_type, column, membership); pain points count only negative clauses."""
+        pains = self.tags[self.tags["is_pain_point"].fillna(False)]
+        return [
+            ("topic", "topic_id", self.comment_topics.dropna(subset=["topic_id"])),
+            ("pain_point", "category", pains),
+        ]
 
 
 @task(name="join-csat", **STAGE)
@@ -303,15 +348,14 @@ def csat_task(
     quarantined_ids: pd.Series,
     score_table: pd.DataFrame | None,
     previous_scores: pd.DataFrame,
-    topics_table: pd.DataFrame,
-    comment_topics: pd.DataFrame,
-    tags: pd.DataFrame,
+    themes: Themes,
     segments: pd.DataFrame,
     config: PipelineConfig,
     run_id: str,
 ) -> CsatTables:
     """Join this run's scores to the corpus (earlier scores stay for comments it does not
-    cover) and summarise the score per topic and per pain-point category."""
+    cover), then drivers per topic and pain-point category (overall and per segment), segment
+    gaps and trends over the whole corpus."""
     logger = get_run_logger()
     survey = comments[comments["kind"] == "comment"]
     scores, unmatched, read = previous_scores, conform(pd.DataFrame(), "unmatched_scores"), 0
@@ -328,26 +372,42 @@ def csat_task(
         unmatched = conform(u.assign(run_id=run_id), "unmatched_scores")
     scores = scores[scores["comment_id"].isin(survey["comment_id"])]
     rate = float(survey["comment_id"].isin(scores["comment_id"]).mean()) if len(survey) else None
-    by = pd.concat(
-        [
-            segments,
-            pd.DataFrame(
-                {
-                    "comment_id": survey["comment_id"],
-                    "segment": "service",
-                    "value": survey["service"],
-                }
-            ).dropna(subset=["value"]),
-        ],
-        ignore_index=True,
-    )
-    members = comment_topics.dropna(subset=["topic_id"])
-    topic_rows = csat.theme_csat_by_segment(members, scores, "topic_id", by, config.min_n)
+    service = pd.DataFrame(
+        {"comment_id": survey["comment_id"], "segment": "service", "value": survey["service"]}
+    ).dropna(subset=["value"])
+    by = pd.concat([segments, service], ignore_index=True)
+    d = config.drivers
+    stats = {}
+    gaps = []
+    trends = []
+    for theme_type, col, members in themes.memberships():
+        stats[theme_type] = drivers.driver_table_by_segment(
+            members, scores, col, by, config.min_n, d.n_boot, config.seed
+        )
+        if len(by):
+            gap = drivers.gap_table(members, scores, col, by, config.min_n, d.n_boot, config.seed)
+            gaps.append(gap.rename(columns={col: "theme"}).assign(theme_type=theme_type))
+        trends.append(
+            drivers.trends_table(
+                members,
+                themes.analysed,
+                scores,
+                themes.sentiment,
+                col,
+                theme_type,
+                freq=d.trend_period,
+                window=d.trend_window,
+                alpha=d.emerging_alpha,
+                min_count=d.emerging_min_count,
+            )
+        )
+    topic_rows = stats["topic"]
     if len(topic_rows):
-        labels = topics_table.set_index("topic_id")["label"]
+        labels = themes.topics.set_index("topic_id")["label"]
         topic_rows["label"] = topic_rows["topic_id"].map(labels)
-    pains = tags[tags["is_pain_point"].fillna(False)]
-    pain_rows = csat.theme_csat_by_segment(pains, scores, "category", by, config.min_n)
+    nps = None
+    if config.score_scale.scale().is_nps and len(scores):
+        nps = drivers.nps(scores["score_raw"])
     logger.info(
         "csat: %d scores read, corpus match rate %s, %d unmatched entries",
         read,
@@ -358,10 +418,18 @@ def csat_task(
         conform(scores, "scores"),
         unmatched,
         conform(topic_rows, "topic_csat"),
-        conform(pain_rows, "pain_point_csat"),
+        conform(stats["pain_point"], "pain_point_csat"),
+        _stack(gaps, "driver_gaps"),
+        _stack(trends, "trends"),
         rate,
         read,
+        nps,
     )
+
+
+def _stack(frames: list[pd.DataFrame], table: str) -> pd.DataFrame:
+    frames = [f for f in frames if len(f)]
+    return conform(pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(), table)
 
 
 @task(name="report", **STAGE)

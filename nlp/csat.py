@@ -1,15 +1,13 @@
-"""Join scores to comments by id and summarise the score per theme (topic or pain point).
+"""Join scores to comments by id and put every rating scale on one 0-100 footing.
 
-Scores are normalised to 0-100 where higher is better, whatever the raw scale. Impact is the
-mean score of comments with a theme minus the mean of those without it, with a Welch 95 % CI;
-groups under `min_n` are suppressed (shown as "too few").
+Scores are normalised to 0-100 where higher is better, whatever the raw scale; top and bottom
+box follow the scale. What a theme does to the score (drivers, gaps, trends) is `nlp.drivers`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 from nlp.schemas import conform
@@ -143,78 +141,3 @@ def join_scores(
         match_rate=rate,
         scores_read=len(score_table),
     )
-
-
-def theme_csat(
-    membership: pd.DataFrame, scores: pd.DataFrame, theme_col: str, min_n: int = 10
-) -> pd.DataFrame:
-    """Per theme: n, share, mean score, bottom-box share, impact and its 95 % CI.
-
-    `membership` has (comment_id, theme_col), one row per comment and theme; `scores` is the
-    `scores` table. Only scored comments count. Themes under `min_n` are suppressed: their
-    statistics are null and `suppressed` is true.
-    """
-    scored = scores.dropna(subset=["score_0_100"]).drop_duplicates("comment_id")
-    total = len(scored)
-    m = membership[["comment_id", theme_col]].drop_duplicates()
-    m = m[m["comment_id"].isin(scored["comment_id"])]
-    y = scored.set_index("comment_id")["score_0_100"]
-    bottom = scored.set_index("comment_id")["bottom_box"].astype("float64")
-    rows = []
-    for theme, ids in m.groupby(theme_col)["comment_id"]:
-        inside = y.index.isin(ids)
-        n = int(inside.sum())
-        row = {theme_col: theme, "segment": "all", "n": n, "share": n / total if total else None}
-        if n < min_n or total - n < 2:
-            rows.append({**row, "suppressed": True})
-            continue
-        diff, lo, hi = mean_difference_ci(y[inside].to_numpy(), y[~inside].to_numpy())
-        rows.append(
-            {
-                **row,
-                "mean_score": float(y[inside].mean()),
-                "bottom_box_share": float(bottom[inside].mean()),
-                "impact": diff,
-                "impact_ci_low": lo,
-                "impact_ci_high": hi,
-                "suppressed": False,
-            }
-        )
-    out = pd.DataFrame(rows)
-    if out.empty:
-        return out
-    # Total impact (impact x share) first: what most changes the overall score.
-    order = (out.get("impact", 0) * out["share"]).fillna(0.0)
-    return out.assign(_o=order).sort_values(["_o", "n"], ascending=[True, False]).drop(columns="_o")
-
-
-def theme_csat_by_segment(
-    membership: pd.DataFrame,
-    scores: pd.DataFrame,
-    theme_col: str,
-    segments: pd.DataFrame,
-    min_n: int = 10,
-) -> pd.DataFrame:
-    """`theme_csat` for all comments (segment `all`) and within each segment value.
-
-    `segments` has (comment_id, segment, value). Within a segment, share and impact compare
-    comments of that segment with and without the theme; `segment` reads `service=111`.
-    Small groups are suppressed by the same `min_n` rule.
-    """
-    parts = [theme_csat(membership, scores, theme_col, min_n)]
-    for (name, value), group in segments.groupby(["segment", "value"]):
-        inside = scores[scores["comment_id"].isin(group["comment_id"])]
-        if len(inside) < min_n:
-            continue
-        part = theme_csat(membership, inside, theme_col, min_n)
-        if len(part):
-            parts.append(part.assign(segment=f"{name}={value}"))
-    parts = [p for p in parts if len(p)]
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-
-
-def mean_difference_ci(a: np.ndarray, b: np.ndarray, z: float = 1.96) -> tuple[float, float, float]:
-    """mean(a) - mean(b) with a Welch normal-approximation 95 % interval."""
-    diff = float(a.mean() - b.mean())
-    se = float(np.sqrt(a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b)))
-    return diff, diff - z * se, diff + z * se

@@ -204,19 +204,25 @@ def tag_comments(
     comment_ids: Sequence[str],
     texts: Sequence[str],
     batch_size: int = 256,
+    comment_sentiment: tuple[Sequence[str], Sequence[float]] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Clauses with sentiment, pain-point tags with evidence, and comment sentiment.
 
-    A tag `is_pain_point` when its clause is negative, or neutral inside a negative comment.
-    Offsets are character offsets into the given (redacted) text.
+    `comment_sentiment` (labels, scores) from a `SentimentHead` labels whole comments; without
+    it the clause scorer labels them too. A tag `is_pain_point` when its clause is negative, or
+    neutral inside a negative comment. Offsets are character offsets into the given (redacted)
+    text.
     """
     clause_rows, tag_rows, sent_rows = [], [], []
     disable = [p for p in ("ner",) if p in nlp.pipe_names]
     docs = nlp.pipe(texts, batch_size=batch_size, disable=disable)
-    for cid, doc in zip(comment_ids, docs, strict=True):
+    for i, (cid, doc) in enumerate(zip(comment_ids, docs, strict=True)):
         clauses = split_clauses(doc)
         scores = [scorer.score(c.text) for c in clauses]
-        label, score = scorer.comment_sentiment(doc.text, scores)
+        if comment_sentiment is not None:
+            label, score = comment_sentiment[0][i], float(comment_sentiment[1][i])
+        else:
+            label, score = scorer.comment_sentiment(doc.text, scores)
         sent_rows.append({"comment_id": cid, "label": label, "score": score})
         for clause, s in zip(clauses, scores, strict=True):
             clause_rows.append(

@@ -104,9 +104,41 @@ def driver_rows(
     ] + [{**r, "name": r["label"], "kind": "topic"} for r in _records(topic_csat)]
 
     def total_impact(r: dict[str, Any]) -> float:
-        return 0.0 if r["suppressed"] else (r["impact"] or 0.0) * (r["share"] or 0.0)
+        return 0.0 if r["suppressed"] else (r["total_impact"] or 0.0)
 
     return sorted(rows, key=total_impact)
+
+
+def _theme_names(
+    theme_type: pd.Series, theme: pd.Series, topics: pd.DataFrame, category_names: dict[str, str]
+) -> list[str]:
+    labels = {str(k): v for k, v in topics.set_index("topic_id")["label"].items()}
+    return [
+        labels.get(th, f"topic {th}") if tt == "topic" else category_names.get(th, th)
+        for tt, th in zip(theme_type, theme, strict=True)
+    ]
+
+
+def emerging_rows(
+    trends: pd.DataFrame, topics: pd.DataFrame, category_names: dict[str, str]
+) -> list[dict[str, Any]]:
+    """Themes flagged emerging in the latest period, all services and per service."""
+    if trends.empty:
+        return []
+    latest = trends[(trends["period"] == trends["period"].max()) & trends["emerging"].fillna(False)]
+    latest = latest.assign(
+        name=_theme_names(latest["theme_type"], latest["theme"], topics, category_names)
+    )
+    return _records(latest.sort_values(["service", "p_value"]))
+
+
+def gap_rows(
+    gaps: pd.DataFrame, topics: pd.DataFrame, category_names: dict[str, str]
+) -> list[dict[str, Any]]:
+    """Segment x theme pairs scoring significantly below the rest of the segment, worst first."""
+    sig = gaps[gaps["significant_gap"].fillna(False)]
+    sig = sig.assign(name=_theme_names(sig["theme_type"], sig["theme"], topics, category_names))
+    return _records(sig.sort_values("gap"))
 
 
 def report_context(
@@ -130,6 +162,8 @@ def report_context(
         ),
         "drivers": driver_rows(overall["pain_point_csat"], overall["topic_csat"], category_names),
         "topics": topic_sections(tables["topics"], overall["topic_csat"], tables["comments"]),
+        "emerging": emerging_rows(tables["trends"], tables["topics"], category_names),
+        "gaps": gap_rows(tables["driver_gaps"], tables["topics"], category_names),
         "topics_skipped": topics_skipped,
     }
 

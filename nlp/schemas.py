@@ -15,15 +15,22 @@ BOOL = "boolean"
 TS = "datetime64[us, UTC]"
 
 # Score statistics per theme (topic or pain-point category), overall or within a segment.
+# impact = mean with the theme - mean without (bootstrap CI); kd_* = key-driver regression
+# coefficient (effect net of co-occurring themes); total_impact = impact x share.
 _THEME_STATS = {
     "segment": STR,
     "n": INT,
     "share": FLOAT,
     "mean_score": FLOAT,
+    "top_box_share": FLOAT,
     "bottom_box_share": FLOAT,
     "impact": FLOAT,
     "impact_ci_low": FLOAT,
     "impact_ci_high": FLOAT,
+    "kd_coef": FLOAT,
+    "kd_ci_low": FLOAT,
+    "kd_ci_high": FLOAT,
+    "total_impact": FLOAT,
     "suppressed": BOOL,
 }
 
@@ -99,6 +106,33 @@ TABLES: dict[str, dict[str, str]] = {
     "comment_segments": {"comment_id": STR, "segment": STR, "value": STR},
     "topic_csat": {"topic_id": INT, "label": STR, **_THEME_STATS},
     "pain_point_csat": {"category": STR, **_THEME_STATS},
+    # Where a segment's score on a theme is below the rest of that segment's values.
+    "driver_gaps": {
+        "theme_type": STR,  # topic / pain_point
+        "theme": STR,
+        "segment": STR,  # age_band=65+
+        "n": INT,
+        "mean_score": FLOAT,
+        "rest_n": INT,
+        "rest_mean_score": FLOAT,
+        "gap": FLOAT,
+        "gap_ci_low": FLOAT,
+        "gap_ci_high": FLOAT,
+        "significant_gap": BOOL,
+        "suppressed": BOOL,
+    },
+    "trends": {
+        "theme_type": STR,
+        "theme": STR,
+        "period": "datetime64[us]",  # period start (weeks start on Monday)
+        "service": STR,  # `all` = every service
+        "n": INT,
+        "share": FLOAT,
+        "mean_score": FLOAT,
+        "negative_share": FLOAT,
+        "p_value": FLOAT,
+        "emerging": BOOL,
+    },
     "run_summary": {
         "run_id": STR,
         "started_at": TS,
@@ -119,6 +153,8 @@ TABLES: dict[str, dict[str, str]] = {
         "npmi": FLOAT,
         "topic_diversity": FLOAT,
         "stability_ari": FLOAT,
+        "nps": FLOAT,
+        "emerging_themes": INT,
         "status": STR,
         "status_reason": STR,
         "seconds_ingest": FLOAT,
@@ -156,7 +192,7 @@ PER_COMMENT = (
 # Tables keyed by run: a rerun with the same run id replaces that run's rows.
 RUN_KEYED = ("quarantine", "unmatched_scores", "run_summary")
 # Tables describing the current model of the corpus: replaced whole on every run.
-SNAPSHOT = ("topics", "topic_csat", "pain_point_csat")
+SNAPSHOT = ("topics", "topic_csat", "pain_point_csat", "driver_gaps", "trends")
 
 
 def empty(table: str) -> pd.DataFrame:

@@ -1,14 +1,21 @@
 """Clause splitting and sentiment per clause and per comment.
 
-First version: VADER (lexicon and rules, handles negation and intensifiers) scores each clause;
-a comment with both clearly positive and clearly negative clauses is `neutral` (mixed).
-Clauses are spaCy sentences split again before contrastive conjunctions ("but", "however").
+Clauses are spaCy sentences split again before contrastive conjunctions ("but", "however") and
+scored by VADER (lexicon and rules: negation, intensifiers) with a service-feedback lexicon.
+A comment is labelled by `SentimentHead`, a multinomial logistic regression on the sentence
+embedding the topic stage already computed (no second model), trained on labelled feedback
+and saved as safetensors + metadata.json; without a head (or with embeddings from another
+encoder) the comment falls back to VADER, where clearly positive and clearly negative clauses
+together make it `neutral` (mixed).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
 
+import numpy as np
 from spacy.tokens import Doc
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
@@ -129,3 +136,111 @@ class SentimentScorer:
         if clause_scores and max(clause_scores) >= MIXED_AT and min(clause_scores) <= -MIXED_AT:
             return "neutral", score
         return sentiment_label(score), score
+
+
+LABELS = ("negative", "neutral", "positive")
+HEAD_DIR = Path(__file__).resolve().parent.parent / "models" / "sentiment_head"
+
+
+@dataclass
+class SentimentHead:
+    """Softmax regression on standardised sentence embeddings: comment -> negative/neutral/positive.
+
+    `score` = P(positive) - P(negative), in [-1, 1]. `encoder` names the embedding model the
+    head was trained on; it refuses embeddings of another size and `load` refuses another
+    encoder, since its weights mean nothing in a different space.
+    """
+
+    weight: np.ndarray  # (dim, 3) float32, columns in LABELS order
+    bias: np.ndarray  # (3,)
+    mean: np.ndarray  # (dim,)
+    scale: np.ndarray  # (dim,)
+    encoder: str
+    metadata: dict = field(default_factory=dict)
+
+    def probabilities(self, embeddings: np.ndarray) -> np.ndarray:
+        if embeddings.ndim != 2 or embeddings.shape[1] != self.weight.shape[0]:
+            raise ValueError(
+                f"sentiment head expects {self.weight.shape[0]}-d embeddings from "
+                f"{self.encoder}, got shape {embeddings.shape}"
+            )
+        logits = ((embeddings - self.mean) / self.scale) @ self.weight + self.bias
+        logits -= logits.max(axis=1, keepdims=True)
+        p = np.exp(logits)
+        return p / p.sum(axis=1, keepdims=True)
+
+    def predict(self, embeddings: np.ndarray) -> tuple[list[str], np.ndarray]:
+        """(labels, scores) per row of `embeddings`."""
+        p = self.probabilities(embeddings)
+        labels = [LABELS[i] for i in p.argmax(axis=1)]
+        return labels, (p[:, 2] - p[:, 0]).astype("float64")
+
+    def save(self, directory: Path) -> Path:
+        """Write model.safetensors + metadata.json into `directory` (temp dir + rename)."""
+        from safetensors.numpy import save_file
+
+        directory = Path(directory)
+        tmp = directory.with_name(directory.name + ".tmp")
+        tmp.mkdir(parents=True, exist_ok=True)
+        tensors = {"weight": self.weight, "bias": self.bias, "mean": self.mean, "scale": self.scale}
+        save_file(
+            {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in tensors.items()},
+            str(tmp / "model.safetensors"),
+        )
+        meta = {**self.metadata, "encoder": self.encoder, "labels": list(LABELS)}
+        (tmp / "metadata.json").write_text(json.dumps(meta, indent=2, default=str), "utf-8")
+        if directory.exists():
+            old = directory.with_name(directory.name + ".old")
+            directory.rename(old)
+            tmp.rename(directory)
+            for f in old.iterdir():
+                f.unlink()
+            old.rmdir()
+        else:
+            tmp.rename(directory)
+        return directory
+
+    @classmethod
+    def load(cls, directory: Path, encoder: str) -> SentimentHead:
+        """Load a saved head; refuses pickle files and heads trained on another encoder."""
+        from safetensors.numpy import load_file
+
+        directory = Path(directory)
+        if any(directory.glob("*.pkl")) or any(directory.glob("*.pickle")):
+            raise ValueError(f"{directory}: refusing to load pickle files; use safetensors")
+        meta = json.loads((directory / "metadata.json").read_text("utf-8"))
+        if meta.get("encoder") != encoder:
+            raise ValueError(
+                f"{directory}: head trained on embeddings of {meta.get('encoder')!r}, "
+                f"not {encoder!r}; retrain it (scripts/train_sentiment.py)"
+            )
+        t = load_file(str(directory / "model.safetensors"))
+        return cls(t["weight"], t["bias"], t["mean"], t["scale"], meta["encoder"], meta)
+
+
+def train_head(
+    embeddings: np.ndarray, labels: list[str], encoder: str, c: float = 0.05, **metadata
+) -> SentimentHead:
+    """Fit a class-balanced multinomial logistic regression on standardised embeddings.
+
+    `c` (inverse L2 strength) is small on purpose: strong regularisation keeps the head from
+    learning one dataset's vocabulary, so it transfers better to other kinds of feedback.
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    unknown = set(labels) - set(LABELS)
+    if unknown:
+        raise ValueError(f"sentiment labels must be in {LABELS}, got {sorted(unknown)}")
+    mean = embeddings.mean(axis=0)
+    scale = embeddings.std(axis=0).clip(min=1e-6)
+    clf = LogisticRegression(C=c, max_iter=5000, class_weight="balanced")
+    clf.fit((embeddings - mean) / scale, labels)
+    order = [list(clf.classes_).index(label) for label in LABELS]
+    return SentimentHead(
+        weight=clf.coef_[order].T.astype(np.float32),
+        bias=clf.intercept_[order].astype(np.float32),
+        mean=mean.astype(np.float32),
+        scale=scale.astype(np.float32),
+        encoder=encoder,
+        metadata={"c": c, "n_train": len(labels), **metadata},
+    )

@@ -100,11 +100,14 @@ _OUTPUT_CHECKS: dict[str, dict[str, list[pa.Check]]] = {
     "scores": {"score_0_100": [_between(0, 100)]},
     "topic_csat": {"share": [_between(0, 1)], "n": [_between(0, float("inf"))]},
     "pain_point_csat": {"share": [_between(0, 1)], "n": [_between(0, float("inf"))]},
+    "driver_gaps": {"n": [_between(0, float("inf"))]},
+    "trends": {"share": [_between(0, 1)], "negative_share": [_between(0, 1)]},
     "comment_topics": {"score": [_between(-1.0001, 1.0001)]},
     "run_summary": {
         "status": [_one_of("ok", "degraded", "failed")],
         "score_match_rate": [_between(0, 1)],
         "unassigned_share": [_between(0, 1)],
+        "nps": [_between(-100, 100)],
     },
 }
 _UNIQUE = {

@@ -138,6 +138,22 @@ def test_feedback_pipeline_breaks_drivers_down_by_segment_with_suppression(runs)
         assert small["suppressed"].all() and small["impact"].isna().all()
     topic = _table(out, "topic_csat")
     assert any(s.startswith("age_band=") for s in topic["segment"])
+    gaps = _table(out, "driver_gaps")
+    assert {s.split("=")[0] for s in gaps["segment"]} <= {"service", "age_band"}
+    assert not gaps.loc[gaps["suppressed"], "significant_gap"].any()
+
+
+def test_feedback_pipeline_trends_cover_dated_comments_per_service(runs):
+    out = runs["out"]
+    trends = _table(out, "trends")
+    assert set(trends["theme_type"]) == {"topic", "pain_point"}
+    n = trends.groupby(["theme_type", "theme", "period", trends["service"] == "all"])["n"].sum()
+    overall, by_service = n.xs(True, level=3), n.xs(False, level=3)
+    pd.testing.assert_series_equal(
+        overall, by_service.reindex(overall.index, fill_value=0), check_names=False
+    )
+    summary = _table(out, "run_summary", "run1").iloc[0]
+    assert summary["emerging_themes"] >= 0
 
 
 def test_feedback_pipeline_joins_do_not_multiply_rows(runs):
@@ -267,6 +283,8 @@ def test_feedback_pipeline_rerun_processes_nothing_and_changes_no_data(runs):
         "comment_topics",
         "topic_csat",
         "pain_point_csat",
+        "driver_gaps",
+        "trends",
     ):
         a, b = _table(out, name, "run1"), _table(out, name, "run2")
         a = a.drop(columns=[c for c in ("last_seen_run", "first_seen_run") if c in a])

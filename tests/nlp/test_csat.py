@@ -3,15 +3,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from nlp.csat import (
-    NHS_FFT,
-    ScoreScale,
-    join_scores,
-    mean_difference_ci,
-    score_columns,
-    theme_csat,
-    theme_csat_by_segment,
-)
+from nlp.csat import NHS_FFT, ScoreScale, join_scores, score_columns
+from nlp.drivers import driver_table, driver_table_by_segment
 
 
 def test_csat_scales_normalise_higher_is_better():
@@ -63,7 +56,9 @@ def _planted(rng, n=400, effect=-20.0, share=0.3):
     theme = rng.random(n) < share
     y = np.clip(70 + effect * theme + rng.normal(0, 15, n), 0, 100)
     ids = [f"c{i}" for i in range(n)]
-    scores = pd.DataFrame({"comment_id": ids, "score_0_100": y, "bottom_box": y < 30})
+    scores = pd.DataFrame(
+        {"comment_id": ids, "score_0_100": y, "bottom_box": y < 30, "top_box": y > 80}
+    )
     members = pd.DataFrame(
         {"comment_id": [i for i, t in zip(ids, theme, strict=True) if t], "category": "x"}
     )
@@ -73,23 +68,11 @@ def _planted(rng, n=400, effect=-20.0, share=0.3):
 def test_csat_impact_sign_and_suppression():
     scores, members, truth = _planted(np.random.default_rng(0))
     rare = pd.DataFrame({"comment_id": ["c1", "c2"], "category": "rare"})
-    out = theme_csat(pd.concat([members, rare]), scores, "category", min_n=10).set_index("category")
+    out = driver_table(pd.concat([members, rare]), scores, "category", min_n=10, n_boot=500)
+    out = out.set_index("category")
     assert out.loc["x", "impact"] < 0 and not out.loc["x", "suppressed"]
     assert out.loc["x", "impact_ci_low"] <= truth <= out.loc["x", "impact_ci_high"]
     assert out.loc["rare", "suppressed"] and pd.isna(out.loc["rare", "impact"])
-
-
-def test_csat_interval_covers_planted_effect_in_most_datasets():
-    rng = np.random.default_rng(1)
-    covered = 0
-    for _ in range(100):
-        scores, members, _ = _planted(rng)
-        diff, lo, hi = mean_difference_ci(
-            scores.loc[scores["comment_id"].isin(members["comment_id"]), "score_0_100"].to_numpy(),
-            scores.loc[~scores["comment_id"].isin(members["comment_id"]), "score_0_100"].to_numpy(),
-        )
-        covered += lo <= -20.0 <= hi
-    assert covered >= 90
 
 
 def test_csat_segments_are_broken_down_and_suppressed():
@@ -101,7 +84,7 @@ def test_csat_segments_are_broken_down_and_suppressed():
             "value": ["north"] * 390 + ["south"] * 10,
         }
     )
-    out = theme_csat_by_segment(members, scores, "category", segs, min_n=10)
+    out = driver_table_by_segment(members, scores, "category", segs, min_n=10, n_boot=200)
     assert set(out["segment"]) == {"all", "region=north", "region=south"}
     south = out[out["segment"] == "region=south"].iloc[0]
     assert south["suppressed"]

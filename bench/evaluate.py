@@ -1,0 +1,194 @@
+"""Evaluate comment sentiment and pain-point tagging against any labelled CSV.
+
+    .venv/bin/python bench/evaluate.py                      # NHS hold-out + app reviews
+    .venv/bin/python bench/evaluate.py --data my.csv --text comment --sentiment label \\
+        --sentiment-map "neg=negative;neu=neutral;pos=positive" --holdout-every 0
+
+Sentiment: macro-F1, per-class F1 and a confusion matrix for a majority baseline, raw VADER,
+the pipeline's clause lexicon (VADER + service lexicon, mixed clauses -> neutral) and the
+pipeline's default (the sentiment head on the shared sentence embeddings), all in one run.
+Tagging: per category precision/recall/F1 and micro/macro F1 of the rule tagger, with a YAML
+map from the data's label columns to our categories (a comment is gold when any mapped
+column is 1). With --holdout-every K only rows with crc32(id) % K == 0 are scored: the rows
+scripts/train_sentiment.py never saw.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_support
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from flows.tasks import load_spacy  # noqa: E402
+from nlp import embedding, pain_points  # noqa: E402
+from nlp.evaluation import holdout_mask, map_labels, parse_label_map  # noqa: E402
+from nlp.sentiment import HEAD_DIR, LABELS, SentimentHead, SentimentScorer, sentiment_label  # noqa: E402
+
+SHARED = ROOT.parent / "shared" / "data"
+
+
+def sentiment_report(name: str, gold: np.ndarray, pred: np.ndarray) -> dict:
+    labels = list(LABELS)
+    per = f1_score(gold, pred, labels=labels, average=None, zero_division=0)
+    cm = confusion_matrix(gold, pred, labels=labels)
+    return {
+        "method": name,
+        "macro_f1": f1_score(gold, pred, labels=labels, average="macro", zero_division=0),
+        **{f"f1_{lab}": f for lab, f in zip(labels, per, strict=True)},
+        "confusion": cm,
+    }
+
+
+def tagging_report(gold: pd.DataFrame, pred: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for cat in gold.columns:
+        p, r, f, _ = precision_recall_fscore_support(
+            gold[cat], pred[cat], average="binary", zero_division=0
+        )
+        rows.append(
+            {"category": cat, "gold": int(gold[cat].sum()), "precision": p, "recall": r, "f1": f}
+        )
+    out = pd.DataFrame(rows)
+    g, q = gold.to_numpy().ravel(), pred.to_numpy().ravel()
+    p, r, f, _ = precision_recall_fscore_support(g, q, average="binary", zero_division=0)
+    micro = {"category": "micro", "gold": int(g.sum()), "precision": p, "recall": r, "f1": f}
+    macro = {"category": "macro", "gold": int(g.sum()), "f1": out["f1"].mean()}
+    return pd.concat([out, pd.DataFrame([micro, macro])], ignore_index=True)
+
+
+def evaluate(df: pd.DataFrame, args, nlp, encoder, head, train_labels: pd.Series | None) -> None:
+    texts = df[args.text].tolist()
+    print(f"\n## {args.title}: {len(df)} comments scored\n")
+    t0 = time.perf_counter()
+    X = embedding.embed_texts(encoder, texts)
+    t_embed = time.perf_counter() - t0
+    scorer = SentimentScorer()
+    raw_vader = SentimentScorer()
+    raw_vader._vader.lexicon = type(raw_vader._vader)().lexicon  # VADER without our lexicon
+    taxonomy = pain_points.parse_taxonomy(pain_points.default_taxonomy_text())
+    tagging_nlp = pain_points.build_tagging_pipeline(nlp, taxonomy)
+    t0 = time.perf_counter()
+    head_labels, head_scores = head.predict(X)
+    _, tags, _ = pain_points.tag_comments(
+        tagging_nlp, scorer, df["_id"].tolist(), texts, comment_sentiment=(head_labels, head_scores)
+    )
+    t_tag = time.perf_counter() - t0
+    _, _, lexicon = pain_points.tag_comments(tagging_nlp, scorer, df["_id"].tolist(), texts)
+    print(
+        f"speed: embedding {len(df) / t_embed:.0f} comments/s; tagging + clause and comment "
+        f"sentiment (excluding embedding) {len(df) / t_tag:.0f} comments/s\n"
+    )
+    if args.sentiment:
+        gold = df["_gold"].to_numpy()
+        majority = (train_labels if train_labels is not None else df["_gold"]).mode()[0]
+        vader = np.array([sentiment_label(raw_vader.score(t)) for t in texts])
+        results = [
+            sentiment_report(f"majority ({majority})", gold, np.array([majority] * len(gold))),
+            sentiment_report("VADER (compound ±0.05)", gold, vader),
+            sentiment_report(
+                "pipeline lexicon (clauses, mixed→neutral)", gold, lexicon["label"].to_numpy()
+            ),
+            sentiment_report("pipeline head (default)", gold, np.asarray(head_labels)),
+        ]
+        print("| method | macro-F1 | F1 negative | F1 neutral | F1 positive |")
+        print("|---|---:|---:|---:|---:|")
+        for r in results:
+            print(
+                f"| {r['method']} | {r['macro_f1']:.3f} | {r['f1_negative']:.3f} | "
+                f"{r['f1_neutral']:.3f} | {r['f1_positive']:.3f} |"
+            )
+        print("\nconfusion of the pipeline head (rows gold, columns predicted; neg/neu/pos):")
+        print(results[-1]["confusion"])
+    if args.category_map:
+        cmap = yaml.safe_load(Path(args.category_map).read_text("utf-8"))
+        missing = sorted({c for cols in cmap.values() for c in cols} - set(df.columns))
+        if missing:
+            raise SystemExit(f"{args.category_map}: columns not in the data: {missing}")
+        gold = pd.DataFrame(
+            {
+                cat: df[cols].apply(pd.to_numeric, errors="coerce").fillna(0).max(axis=1).gt(0)
+                for cat, cols in cmap.items()
+            }
+        )
+        hit = tags.groupby(["comment_id", "category"]).size().unstack(fill_value=0) > 0
+        pred = pd.DataFrame(
+            {cat: df["_id"].isin(hit.index[hit[cat]] if cat in hit else []) for cat in cmap}
+        )
+        report = tagging_report(gold.reset_index(drop=True), pred.reset_index(drop=True))
+        print("\ntagging (rule tagger, any tag in the comment):\n")
+        print("| category | gold | precision | recall | F1 |\n|---|---:|---:|---:|---:|")
+        for r in report.itertuples():
+            print(f"| {r.category} | {r.gold} | {r.precision:.3f} | {r.recall:.3f} | {r.f1:.3f} |")
+
+
+def load(path: Path, args) -> tuple[pd.DataFrame, pd.Series | None]:
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    df = df[df[args.text].str.strip().ne("")].copy()
+    df["_id"] = df[args.id] if args.id else df.index.astype(str)
+    train_labels = None
+    if args.sentiment:
+        df["_gold"] = map_labels(
+            df[args.sentiment].replace("", pd.NA), parse_label_map(args.sentiment_map)
+        )
+        df = df[df["_gold"].notna()]
+    if args.holdout_every:
+        test = holdout_mask(df["_id"], args.holdout_every)
+        if args.sentiment:
+            train_labels = df.loc[~test, "_gold"]
+        df = df[test]
+    return df.reset_index(drop=True), train_labels
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data", type=Path, help="CSV to evaluate (default: NHS and app reviews)")
+    ap.add_argument("--title", default="custom data")
+    ap.add_argument("--id", default=None)
+    ap.add_argument("--text", default="text")
+    ap.add_argument("--sentiment", default=None, help="gold sentiment column")
+    ap.add_argument(
+        "--sentiment-map", default="negative=negative;neutral=neutral;positive=positive"
+    )
+    ap.add_argument("--category-map", default=None, help="YAML: our category -> label columns")
+    ap.add_argument("--holdout-every", type=int, default=0)
+    ap.add_argument("--head", type=Path, default=HEAD_DIR)
+    ap.add_argument("--shared", type=Path, default=SHARED)
+    args = ap.parse_args()
+    nlp, encoder = load_spacy(), embedding.load_encoder()
+    head = SentimentHead.load(args.head, embedding.MODEL_ID)
+    runs = []
+    if args.data:
+        runs.append((args.data, args))
+    else:
+        nhs = argparse.Namespace(**vars(args))
+        nhs.title = "NHS patient feedback, hold-out rows (crc32(Comment ID) % 5 == 0)"
+        nhs.id, nhs.text, nhs.sentiment = "Comment ID", "FFT answer", "Comment sentiment"
+        nhs.sentiment_map, nhs.holdout_every = "1,2=positive;3=neutral;4,5=negative", 5
+        nhs.category_map = str(ROOT / "bench" / "nhs_category_map.yaml")
+        apps = argparse.Namespace(**vars(args))
+        apps.title = (
+            "Government app reviews (out of domain; stars as proxy: 1-2 neg, 3 neu, 4-5 pos)"
+        )
+        apps.id, apps.text, apps.sentiment = None, "review", "review_star_count"
+        apps.sentiment_map, apps.holdout_every = "1,2=negative;3=neutral;4,5=positive", 0
+        apps.category_map = None
+        runs += [
+            (args.shared / "nhs_patient_feedback_v6.csv", nhs),
+            (args.shared / "gov_app_reviews.csv", apps),
+        ]
+    for path, a in runs:
+        df, train_labels = load(path, a)
+        evaluate(df, a, nlp, encoder, head, train_labels)
+
+
+if __name__ == "__main__":
+    main()
