@@ -21,7 +21,7 @@ class _Frozen(BaseModel):
 class ColumnMap(_Frozen):
     """Input column names for each field we use."""
 
-    id: str = "id"
+    id: str | tuple[str, ...] = "id"  # several columns = a composite key, joined with "|"
     text: str = "text"
     date: str | None = "date"
     service: str | None = "service"
@@ -75,6 +75,10 @@ class PipelineConfig(_Frozen):
         None, description="columns of the scores file, if different"
     )
     score_scale: ScaleConfig = ScaleConfig()
+    scores_query: str | None = Field(
+        None, description="table name or SELECT when `scores` is a DuckDB file"
+    )
+    casefold_ids: bool = Field(False, description="compare ids case-insensitively")
     taxonomy: Path | None = None
     taxonomy_mode: Literal["extend", "replace"] = "extend"
     moderator_pattern: str | None = None

@@ -70,11 +70,11 @@ def _sniff_delimiter(path: Path, encoding: str) -> str:
 
 
 def _require(df: pd.DataFrame, path: Path, wanted: dict[str, str | None], required: Iterable[str]):
-    missing = [
-        f"{field} (column {wanted[field]!r})"
-        for field in required
-        if wanted[field] not in df.columns
-    ]
+    def absent(spec) -> bool:
+        names = spec if isinstance(spec, (list, tuple)) else [spec]
+        return any(n not in df.columns for n in names)
+
+    missing = [f"{field} (column {wanted[field]!r})" for field in required if absent(wanted[field])]
     if missing:
         raise InputError(
             f"{path}: missing {', '.join(missing)}; columns found: {list(df.columns)}. "
@@ -83,6 +83,18 @@ def _require(df: pd.DataFrame, path: Path, wanted: dict[str, str | None], requir
 
 
 SEGMENT_PREFIX = "segment:"
+
+
+def id_series(df: pd.DataFrame, spec: str | tuple[str, ...]) -> pd.Series:
+    """The id column as strings; a composite key joins its parts with "|" (null if any is)."""
+    if isinstance(spec, str):
+        return df[spec].astype("string")
+    parts = [df[c].astype("string").str.strip() for c in spec]
+    out = parts[0]
+    for part in parts[1:]:
+        out = out + "|" + part
+    empty = pd.concat([p.isna() | (p == "") for p in parts], axis=1).any(axis=1)
+    return out.mask(empty)
 
 
 def read_comments(path: Path, columns: ColumnMap) -> pd.DataFrame:
@@ -102,7 +114,7 @@ def read_comments(path: Path, columns: ColumnMap) -> pd.DataFrame:
         {
             "source": path.name,
             "row_number": np.arange(1, len(df) + 1),
-            "source_id": df[columns.id].astype("string"),
+            "source_id": id_series(df, columns.id),
             "text": df[columns.text].astype("string"),
             "date": df[optional["date"]] if "date" in optional else None,
             "service": df[optional["service"]].astype("string") if "service" in optional else None,
@@ -113,13 +125,37 @@ def read_comments(path: Path, columns: ColumnMap) -> pd.DataFrame:
     return out
 
 
-def read_scores(path: Path, columns: ColumnMap) -> pd.DataFrame:
-    """Scores as (source_id, score), both strings; parsing happens in nlp.csat."""
+def read_scores(path: Path, columns: ColumnMap, query: str | None = None) -> pd.DataFrame:
+    """Scores as (source_id, score), both strings; parsing happens in nlp.csat.
+
+    `path` is any file `read_frame` reads, or a DuckDB file with `query` (a table name or a
+    SELECT), opened read-only."""
     path = Path(path)
-    df = read_frame(path)
+    if path.suffix.lower() in (".duckdb", ".db"):
+        df = read_duckdb_query(path, query)
+    else:
+        df = read_frame(path)
     wanted = columns.model_dump()
     _require(df, path, wanted, ("id", "score"))
-    return pd.DataFrame({"source_id": df[columns.id].astype("string"), "score": df[columns.score]})
+    return pd.DataFrame({"source_id": id_series(df, columns.id), "score": df[columns.score]})
+
+
+def read_duckdb_query(path: Path, query: str | None) -> pd.DataFrame:
+    """Rows of a table or SELECT in a DuckDB file, as strings."""
+    if not path.exists():
+        raise InputError(f"{path}: file not found")
+    if not query:
+        raise InputError(f"{path}: a DuckDB score source needs `scores_query` (table or SELECT)")
+    sql = query if query.lstrip().lower().startswith(("select", "with")) else None
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        rel = con.sql(sql) if sql else con.table(query)
+        df = rel.df()
+    except duckdb.Error as exc:
+        raise InputError(f"{path}: scores_query {query!r} failed: {exc}") from exc
+    finally:
+        con.close()
+    return df.astype("string").fillna("")
 
 
 TRANSCRIPT_TYPES = (".txt", ".vtt", ".srt", ".docx", ".json")

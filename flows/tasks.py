@@ -101,7 +101,9 @@ def ingest_task(config: PipelineConfig) -> Ingested:
     rows["row_hash"] = corpus.row_hashes(rows)
     scores = None
     if config.scores:
-        scores = io.read_scores(config.scores, config.score_columns or config.columns)
+        scores = io.read_scores(
+            config.scores, config.score_columns or config.columns, config.scores_query
+        )
     logger.info(
         "ingest: %d rows (%d transcript turns)", len(rows), int((rows["kind"] != "comment").sum())
     )
@@ -361,7 +363,11 @@ def csat_task(
     scores, unmatched, read = previous_scores, conform(pd.DataFrame(), "unmatched_scores"), 0
     if score_table is not None:
         joined = csat.join_scores(
-            comments, score_table, config.score_scale.scale(), quarantined_ids=quarantined_ids
+            comments,
+            score_table,
+            config.score_scale.scale(),
+            casefold_ids=config.casefold_ids,
+            quarantined_ids=quarantined_ids,
         )
         scores = corpus.combine(previous_scores, joined.scores, set(joined.scores["comment_id"]))
         read = joined.scores_read
@@ -370,7 +376,8 @@ def csat_task(
         u = joined.unmatched
         u = u[~((u["side"] == "comments") & u["source_id"].isin(earlier))]
         unmatched = conform(u.assign(run_id=run_id), "unmatched_scores")
-    scores = scores[scores["comment_id"].isin(survey["comment_id"])]
+    analysed = comments["kind"].isin(["comment", "transcript_turn"])
+    scores = scores[scores["comment_id"].isin(comments.loc[analysed, "comment_id"])]
     rate = float(survey["comment_id"].isin(scores["comment_id"]).mean()) if len(survey) else None
     service = pd.DataFrame(
         {"comment_id": survey["comment_id"], "segment": "service", "value": survey["service"]}

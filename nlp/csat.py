@@ -90,11 +90,26 @@ def join_scores(
 
     Duplicate score ids keep the first row and are reported; a comment never gets two scores.
     The match rate is the share of survey comments (`kind == 'comment'`) that found a score.
+    Transcript participants join by `<transcript_id>:<speaker>` (e.g. `interview_12:P01`):
+    every turn of a scored participant gets the participant's score; unscored participants
+    are not reported as unmatched (score sheets rarely cover every speaker).
     Scores whose comment was read but quarantined (`quarantined_ids`) are reported as
     `comment_quarantined`, not as unknown ids.
     """
     survey = comments[comments["kind"] == "comment"][["comment_id", "source_id"]].copy()
     survey["key"] = normalise_ids(survey["source_id"], casefold_ids)
+    turns = comments[comments["kind"] == "transcript_turn"].reindex(
+        columns=["comment_id", "transcript_id", "speaker"]
+    )
+    participants = pd.DataFrame(
+        {
+            "comment_id": turns["comment_id"],
+            "source_id": turns["transcript_id"].astype("string")
+            + ":"
+            + turns["speaker"].astype("string"),
+        }
+    ).dropna()
+    participants["key"] = normalise_ids(participants["source_id"], casefold_ids)
     st = score_table.copy()
     st["source_id"] = st["source_id"].astype("string").str.strip()
     bad = score_id_failures(st)
@@ -117,7 +132,7 @@ def join_scores(
     held = (
         set(normalise_ids(quarantined_ids, casefold_ids)) if quarantined_ids is not None else set()
     )
-    orphan = ~st["key"].isin(survey["key"])
+    orphan = ~st["key"].isin(survey["key"]) & ~st["key"].isin(participants["key"])
     unmatched += [
         {
             "side": "scores",
@@ -133,7 +148,11 @@ def join_scores(
         {"side": "comments", "source_id": sid, "reason": "no_score_for_id"}
         for sid in merged.loc[~matched, "source_id"]
     ]
-    joined = merged[matched].drop(columns=["key", "_merge"])
+    voices = participants.merge(st, on="key", how="inner", validate="many_to_one")
+    joined = pd.concat(
+        [merged[matched].drop(columns=["key", "_merge"]), voices.drop(columns="key")],
+        ignore_index=True,
+    )
     rate = float(matched.mean()) if len(merged) else None
     return ScoreJoin(
         scores=conform(joined, "scores"),

@@ -294,3 +294,30 @@ def test_io_real_interviews_split_into_one_moderator_and_one_participant():
         kinds = [r["kind"] for r in rows]
         assert speakers == {"MODERATOR", "P01"}, tid
         assert kinds.count("transcript_turn") >= 15, tid
+
+
+def test_io_composite_ids_and_duckdb_score_source(tmp_path):
+    pd.DataFrame(
+        {"wave": ["2024", "2024", "2025"], "resp": ["001", "002", ""], "text": ["a", "b", "c"]}
+    ).to_csv(tmp_path / "c.csv", index=False)
+    cols = ColumnMap(id=("wave", "resp"))
+    comments = io.read_comments(tmp_path / "c.csv", cols)
+    assert comments["source_id"].tolist()[:2] == ["2024|001", "2024|002"]
+    assert pd.isna(comments["source_id"].iloc[2])  # a part missing: no id (quarantined later)
+    db = tmp_path / "crm.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute("CREATE TABLE survey AS SELECT * FROM (VALUES ('2024','001',4),('2024','002',2))")
+    con.execute("ALTER TABLE survey RENAME COLUMN col0 TO wave")
+    con.execute("ALTER TABLE survey RENAME COLUMN col1 TO resp")
+    con.execute("ALTER TABLE survey RENAME COLUMN col2 TO score")
+    con.close()
+    by_table = io.read_scores(db, cols, "survey")
+    assert by_table["source_id"].tolist() == ["2024|001", "2024|002"]
+    by_sql = io.read_scores(db, cols, "SELECT wave, resp, score FROM survey WHERE score > 3")
+    assert by_sql["score"].tolist() == ["4"]
+    with pytest.raises(io.InputError, match="needs `scores_query`"):
+        io.read_scores(db, cols)
+    with pytest.raises(io.InputError, match="failed"):
+        io.read_scores(db, cols, "no_such_table")
+    with pytest.raises(io.InputError, match=r"missing id \(column \('wave', 'nope'\)\)"):
+        io.read_scores(db, ColumnMap(id=("wave", "nope")), "survey")

@@ -52,6 +52,33 @@ def test_csat_join_ids_as_strings_duplicates_and_unmatched():
     assert (j.unmatched["reason"] == "missing_id").sum() == 2
 
 
+def test_csat_join_casefold_option_and_transcript_participants():
+    comments = pd.concat(
+        [
+            _comments(["AB-1", "ab-2"]),
+            pd.DataFrame(
+                {
+                    "comment_id": ["transcript:int1:0001", "transcript:int1:0003", "t:int1:5"],
+                    "source_id": ["int1:0001", "int1:0003", "int1:0005"],
+                    "kind": ["transcript_turn", "transcript_turn", "transcript_turn"],
+                    "transcript_id": ["int1", "int1", "int1"],
+                    "speaker": ["P01", "P01", "P02"],
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
+    scores = pd.DataFrame({"source_id": ["ab-1", "AB-2", "int1:P01"], "score": [5, 4, 2]})
+    strict = join_scores(comments, scores, ScoreScale(1, 5))
+    assert strict.match_rate == 0.0  # "ab-1" is not "AB-1" unless asked
+    folded = join_scores(comments, scores, ScoreScale(1, 5), casefold_ids=True)
+    assert folded.match_rate == 1.0  # survey comments only; turns do not count
+    by_comment = folded.scores.set_index("comment_id")["score_raw"]
+    assert by_comment["transcript:int1:0001"] == 2 and by_comment["transcript:int1:0003"] == 2
+    assert "t:int1:5" not in by_comment.index  # P02 has no score ...
+    assert not (folded.unmatched["source_id"].astype(str).str.contains("int1")).any()  # ... quietly
+
+
 def _planted(rng, n=400, effect=-20.0, share=0.3):
     theme = rng.random(n) < share
     y = np.clip(70 + effect * theme + rng.normal(0, 15, n), 0, 100)
