@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from flows.tasks import load_spacy  # noqa: E402
 from nlp import embedding, pain_points  # noqa: E402
+from nlp.category_head import CategoryHead  # noqa: E402
 from nlp.evaluation import holdout_mask, map_labels, parse_label_map  # noqa: E402
 from nlp.sentiment import HEAD_DIR, LABELS, SentimentHead, SentimentScorer, sentiment_label  # noqa: E402
 
@@ -78,8 +79,14 @@ def evaluate(df: pd.DataFrame, args, nlp, encoder, head, train_labels: pd.Series
     tagging_nlp = pain_points.build_tagging_pipeline(nlp, taxonomy)
     t0 = time.perf_counter()
     head_labels, head_scores = head.predict(X)
+    category_head = getattr(args, "category_head_model", None)
     _, tags, _ = pain_points.tag_comments(
-        tagging_nlp, scorer, df["_id"].tolist(), texts, comment_sentiment=(head_labels, head_scores)
+        tagging_nlp,
+        scorer,
+        df["_id"].tolist(),
+        texts,
+        comment_sentiment=(head_labels, head_scores),
+        comment_tags=category_head.tags(X) if category_head is not None else None,
     )
     t_tag = time.perf_counter() - t0
     _, _, lexicon = pain_points.tag_comments(tagging_nlp, scorer, df["_id"].tolist(), texts)
@@ -119,15 +126,29 @@ def evaluate(df: pd.DataFrame, args, nlp, encoder, head, train_labels: pd.Series
                 for cat, cols in cmap.items()
             }
         )
-        hit = tags.groupby(["comment_id", "category"]).size().unstack(fill_value=0) > 0
-        pred = pd.DataFrame(
-            {cat: df["_id"].isin(hit.index[hit[cat]] if cat in hit else []) for cat in cmap}
-        )
-        report = tagging_report(gold.reset_index(drop=True), pred.reset_index(drop=True))
-        print("\ntagging (rule tagger, any tag in the comment):\n")
-        print("| category | gold | precision | recall | F1 |\n|---|---:|---:|---:|---:|")
-        for r in report.itertuples():
-            print(f"| {r.category} | {r.gold} | {r.precision:.3f} | {r.recall:.3f} | {r.f1:.3f} |")
+        variants = {"rules": tags[tags["method"] == "rule"]}
+        if category_head is not None:
+            direct = [
+                (cid, cat)
+                for cid, found in zip(df["_id"], category_head.tags(X), strict=True)
+                for cat, _ in found
+            ]
+            variants["supervised head alone"] = pd.DataFrame(
+                direct, columns=["comment_id", "category"]
+            )
+            variants["rules + head (pipeline with category_head)"] = tags
+        for name, found in variants.items():
+            hit = found.groupby(["comment_id", "category"]).size().unstack(fill_value=0) > 0
+            pred = pd.DataFrame(
+                {cat: df["_id"].isin(hit.index[hit[cat]] if cat in hit else []) for cat in cmap}
+            )
+            report = tagging_report(gold.reset_index(drop=True), pred.reset_index(drop=True))
+            print(f"\ntagging, {name} (a comment is tagged when any clause has the tag):\n")
+            print("| category | gold | precision | recall | F1 |\n|---|---:|---:|---:|---:|")
+            for r in report.itertuples():
+                print(
+                    f"| {r.category} | {r.gold} | {r.precision:.3f} | {r.recall:.3f} | {r.f1:.3f} |"
+                )
 
 
 def load(path: Path, args) -> tuple[pd.DataFrame, pd.Series | None]:
@@ -161,10 +182,18 @@ def main() -> None:
     ap.add_argument("--category-map", default=None, help="YAML: our category -> label columns")
     ap.add_argument("--holdout-every", type=int, default=0)
     ap.add_argument("--head", type=Path, default=HEAD_DIR)
+    ap.add_argument(
+        "--category-head",
+        type=Path,
+        default=None,
+        help="supervised pain-point head to evaluate (NHS default: models/category_head_nhs)",
+    )
     ap.add_argument("--shared", type=Path, default=SHARED)
     args = ap.parse_args()
     nlp, encoder = load_spacy(), embedding.load_encoder()
     head = SentimentHead.load(args.head, embedding.MODEL_ID)
+    if args.category_head:
+        args.category_head_model = CategoryHead.load(args.category_head, embedding.MODEL_ID)
     runs = []
     if args.data:
         runs.append((args.data, args))
@@ -174,6 +203,9 @@ def main() -> None:
         nhs.id, nhs.text, nhs.sentiment = "Comment ID", "FFT answer", "Comment sentiment"
         nhs.sentiment_map, nhs.holdout_every = "1,2=positive;3=neutral;4,5=negative", 5
         nhs.category_map = str(ROOT / "bench" / "nhs_category_map.yaml")
+        nhs.category_head_model = CategoryHead.load(
+            args.category_head or ROOT / "models" / "category_head_nhs", embedding.MODEL_ID
+        )
         apps = argparse.Namespace(**vars(args))
         apps.title = (
             "Government app reviews (out of domain; stars as proxy: 1-2 neg, 3 neu, 4-5 pos)"
@@ -181,6 +213,7 @@ def main() -> None:
         apps.id, apps.text, apps.sentiment = None, "review", "review_star_count"
         apps.sentiment_map, apps.holdout_every = "1,2=negative;3=neutral;4,5=positive", 0
         apps.category_map = None
+        apps.category_head_model = None
         runs += [
             (args.shared / "nhs_patient_feedback_v6.csv", nhs),
             (args.shared / "gov_app_reviews.csv", apps),

@@ -89,6 +89,9 @@ class PipelineConfig(_Frozen):
     drivers: DriversConfig = DriversConfig()
     embedding_model_path: Path | None = None
     embedding_batch_size: int = 64
+    category_head: Path | None = Field(
+        None, description="directory of a supervised pain-point head (off by default)"
+    )
     sentiment_head: Path | None = Field(
         None, description="directory of a trained sentiment head (default models/sentiment_head)"
     )
@@ -110,7 +113,14 @@ def load_config(path: Path | None, **overrides: object) -> PipelineConfig:
         if not isinstance(data, dict):
             raise ConfigError(f"config {path}: expected a mapping at the top level")
         base = Path(path).resolve().parent
-        for key in ("comments", "scores", "transcripts", "taxonomy", "sentiment_head"):
+        for key in (
+            "comments",
+            "scores",
+            "transcripts",
+            "taxonomy",
+            "sentiment_head",
+            "category_head",
+        ):
             if data.get(key):
                 data[key] = (
                     str((base / data[key]).resolve())

@@ -32,6 +32,7 @@ from nlp import (
     transcripts,
     validation,
 )
+from nlp.category_head import CategoryHead
 from nlp.schemas import COMMENT_KEYED, TABLES, conform
 from nlp.sentiment import HEAD_DIR, SentimentHead, SentimentScorer
 
@@ -295,12 +296,23 @@ def tag_task(
     pain_points.build_tagging_pipeline(nlp, taxonomy)
     head = load_sentiment_head(config)
     labelled = head.predict(embeddings) if head is not None and len(docs) else None
+    tagger = (
+        CategoryHead.load(config.category_head, embedding.MODEL_ID)
+        if config.category_head
+        else None
+    )
+    unknown = set(tagger.categories) - set(taxonomy.names()) if tagger else set()
+    if unknown:
+        raise pain_points.TaxonomyError(
+            f"{config.category_head}: categories {sorted(unknown)} are not in the taxonomy"
+        )
     clauses, tags, sentiment = pain_points.tag_comments(
         nlp,
         SentimentScorer(),
         docs["comment_id"].tolist(),
         docs["text"].tolist(),
         comment_sentiment=labelled,
+        comment_tags=tagger.tags(embeddings) if tagger is not None and len(docs) else None,
     )
     logger.info(
         "tag: %d clauses, %d tags (%d pain points); comment sentiment by %s",

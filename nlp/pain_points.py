@@ -205,6 +205,7 @@ def tag_comments(
     texts: Sequence[str],
     batch_size: int = 256,
     comment_sentiment: tuple[Sequence[str], Sequence[float]] | None = None,
+    comment_tags: Sequence[Sequence[tuple[str, float]]] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Clauses with sentiment, pain-point tags with evidence, and comment sentiment.
 
@@ -212,6 +213,10 @@ def tag_comments(
     it the clause scorer labels them too. A tag `is_pain_point` when its clause is negative, or
     neutral inside a negative comment. Offsets are character offsets into the given (redacted)
     text.
+
+    `comment_tags` (per comment: (category, probability) from a `CategoryHead`) add a tag for
+    each category the rules did not find in that comment, with `method = 'head'`; its evidence is
+    the comment's only clause, or the whole comment when it has several.
     """
     clause_rows, tag_rows, sent_rows = [], [], []
     disable = [p for p in ("ner",) if p in nlp.pipe_names]
@@ -249,8 +254,29 @@ def tag_comments(
                     "start": span.start_char,
                     "end": span.end_char,
                     "evidence": span.text,
-                    "score": 1.0,  # rule match; embedding similarity arrives with issue 6
+                    "score": 1.0,
                     "is_pain_point": negative,
+                    "method": "rule",
+                }
+            )
+        ruled = {span.label_ for span in doc.spans[SPAN_KEY]}
+        for category, prob in comment_tags[i] if comment_tags is not None else ():
+            if category in ruled:
+                continue
+            whole = len(clauses) != 1
+            start, end = (0, len(doc.text)) if whole else (clauses[0].start, clauses[0].end)
+            clause_score = score if whole else scores[0]
+            tag_rows.append(
+                {
+                    "comment_id": cid,
+                    "clause_index": None if whole else 0,
+                    "category": category,
+                    "start": start,
+                    "end": end,
+                    "evidence": doc.text[start:end],
+                    "score": prob,
+                    "is_pain_point": label == "negative" or clause_score <= NEGATIVE_AT,
+                    "method": "head",
                 }
             )
     return (

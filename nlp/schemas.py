@@ -92,6 +92,7 @@ TABLES: dict[str, dict[str, str]] = {
         "evidence": STR,
         "score": FLOAT,
         "is_pain_point": BOOL,
+        "method": STR,  # rule (span match) / head (supervised comment-level tagger)
     },
     "scores": {
         "comment_id": STR,

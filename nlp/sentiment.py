@@ -11,13 +11,14 @@ together make it `neutral` (mixed).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from spacy.tokens import Doc
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+from nlp.heads import check_width, load_head, save_head, standardise
 
 CONTRAST = frozenset(
     {"but", "however", "although", "though", "whereas", "yet", "except", "unfortunately"}
@@ -159,11 +160,7 @@ class SentimentHead:
     metadata: dict = field(default_factory=dict)
 
     def probabilities(self, embeddings: np.ndarray) -> np.ndarray:
-        if embeddings.ndim != 2 or embeddings.shape[1] != self.weight.shape[0]:
-            raise ValueError(
-                f"sentiment head expects {self.weight.shape[0]}-d embeddings from "
-                f"{self.encoder}, got shape {embeddings.shape}"
-            )
+        check_width(embeddings, self.weight, self.encoder)
         logits = ((embeddings - self.mean) / self.scale) @ self.weight + self.bias
         logits -= logits.max(axis=1, keepdims=True)
         p = np.exp(logits)
@@ -177,44 +174,14 @@ class SentimentHead:
 
     def save(self, directory: Path) -> Path:
         """Write model.safetensors + metadata.json into `directory` (temp dir + rename)."""
-        from safetensors.numpy import save_file
-
-        directory = Path(directory)
-        tmp = directory.with_name(directory.name + ".tmp")
-        tmp.mkdir(parents=True, exist_ok=True)
         tensors = {"weight": self.weight, "bias": self.bias, "mean": self.mean, "scale": self.scale}
-        save_file(
-            {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in tensors.items()},
-            str(tmp / "model.safetensors"),
-        )
         meta = {**self.metadata, "encoder": self.encoder, "labels": list(LABELS)}
-        (tmp / "metadata.json").write_text(json.dumps(meta, indent=2, default=str), "utf-8")
-        if directory.exists():
-            old = directory.with_name(directory.name + ".old")
-            directory.rename(old)
-            tmp.rename(directory)
-            for f in old.iterdir():
-                f.unlink()
-            old.rmdir()
-        else:
-            tmp.rename(directory)
-        return directory
+        return save_head(directory, tensors, meta)
 
     @classmethod
     def load(cls, directory: Path, encoder: str) -> SentimentHead:
         """Load a saved head; refuses pickle files and heads trained on another encoder."""
-        from safetensors.numpy import load_file
-
-        directory = Path(directory)
-        if any(directory.glob("*.pkl")) or any(directory.glob("*.pickle")):
-            raise ValueError(f"{directory}: refusing to load pickle files; use safetensors")
-        meta = json.loads((directory / "metadata.json").read_text("utf-8"))
-        if meta.get("encoder") != encoder:
-            raise ValueError(
-                f"{directory}: head trained on embeddings of {meta.get('encoder')!r}, "
-                f"not {encoder!r}; retrain it (scripts/train_sentiment.py)"
-            )
-        t = load_file(str(directory / "model.safetensors"))
+        t, meta = load_head(directory, encoder)
         return cls(t["weight"], t["bias"], t["mean"], t["scale"], meta["encoder"], meta)
 
 
@@ -231,8 +198,7 @@ def train_head(
     unknown = set(labels) - set(LABELS)
     if unknown:
         raise ValueError(f"sentiment labels must be in {LABELS}, got {sorted(unknown)}")
-    mean = embeddings.mean(axis=0)
-    scale = embeddings.std(axis=0).clip(min=1e-6)
+    mean, scale = standardise(embeddings)
     clf = LogisticRegression(C=c, max_iter=5000, class_weight="balanced")
     clf.fit((embeddings - mean) / scale, labels)
     order = [list(clf.classes_).index(label) for label in LABELS]

@@ -35,6 +35,7 @@ def runs(prefect_backend, tiny_inputs, tmp_path_factory):
         dataset="nhs",
         columns=ColumnMap(segments=("age_band",)),
         score_scale=NHS_FFT,
+        category_head=Path(__file__).resolve().parents[2] / "models" / "category_head_nhs",
         run_id="run1",
     )
     records: list[str] = []
@@ -141,6 +142,17 @@ def test_feedback_pipeline_breaks_drivers_down_by_segment_with_suppression(runs)
     gaps = _table(out, "driver_gaps")
     assert {s.split("=")[0] for s in gaps["segment"]} <= {"service", "age_band"}
     assert not gaps.loc[gaps["suppressed"], "significant_gap"].any()
+
+
+def test_feedback_pipeline_tags_by_rules_and_the_configured_category_head(runs):
+    tags = _table(runs["out"], "pain_points")
+    assert set(tags["method"]) == {"rule", "head"}
+    assert not tags.duplicated(["comment_id", "category", "method", "start"]).any()
+    head = tags[tags["method"] == "head"]
+    assert head["score"].between(0, 1).all()
+    comments = _table(runs["out"], "comments").set_index("comment_id")["text"]
+    for row in head.head(30).itertuples():
+        assert comments[row.comment_id][row.start : row.end] == row.evidence
 
 
 def test_feedback_pipeline_trends_cover_dated_comments_per_service(runs):

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from nlp.pain_points import (
@@ -74,3 +75,57 @@ def test_pain_points_custom_taxonomy_replaces_default(spacy_nlp):
         nlp, SentimentScorer(), ["a"], ["There were no parking spaces and I waited hours."]
     )
     assert list(tags["category"]) == ["parking"]
+
+
+def test_pain_points_head_tags_add_evidence_without_duplicating_rules(tagging_nlp):
+    texts = [
+        "I waited 4 hours and the receptionist was rude.",  # rules find both categories
+        "Nobody ever explained what the letter meant.",  # one clause, no rule match
+        "The nurse was fine. Nobody explained the results, but parking was easy.",
+    ]
+    head = [
+        [("slow_process", 0.9)],
+        [("unclear_communication", 0.7)],
+        [("unclear_communication", 0.6)],
+    ]
+    _, tags, sentiment = tag_comments(
+        tagging_nlp,
+        SentimentScorer(),
+        ["a", "b", "c"],
+        texts,
+        comment_sentiment=(["negative", "negative", "neutral"], [-0.8, -0.6, 0.0]),
+        comment_tags=head,
+    )
+    a = tags[tags["comment_id"] == "a"]
+    assert (a["method"] == "rule").all() and (a["category"] == "slow_process").sum() == 1
+    b = tags[tags["comment_id"] == "b"].iloc[0]
+    assert b["method"] == "head" and b["score"] == 0.7 and b["clause_index"] == 0
+    assert (
+        b["evidence"]
+        == texts[1][b["start"] : b["end"]]
+        == "Nobody ever explained what the letter meant"
+    )
+    assert b["is_pain_point"]  # the comment is negative
+    c = tags[(tags["comment_id"] == "c") & (tags["method"] == "head")].iloc[0]
+    assert pd.isna(c["clause_index"]) and (c["start"], c["end"]) == (0, len(texts[2]))
+    assert list(sentiment["label"]) == ["negative", "negative", "neutral"]
+
+
+def test_pain_points_category_head_trains_thresholds_and_round_trips(tmp_path):
+    import numpy as np
+
+    from nlp.category_head import CategoryHead, train_category_head
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(0, 1, (300, 6)).astype("float32")
+    Y = np.column_stack([X[:, 0] > 0.8, X[:, 1] + X[:, 2] > 1.0])
+    head = train_category_head(X, Y, ["slow_process", "staff_attitude"], "toy", c=1.0)
+    P = head.probabilities(X) >= head.thresholds
+    f1 = [2 * (P[:, j] & Y[:, j]).sum() / (P[:, j].sum() + Y[:, j].sum()) for j in range(2)]
+    assert min(f1) > 0.8 and set(head.metadata["cv_f1"]) == {"slow_process", "staff_attitude"}
+    again = CategoryHead.load(head.save(tmp_path / "h"), "toy")
+    assert again.tags(X[:20]) == head.tags(X[:20])
+    with pytest.raises(ValueError, match="not 'minilm'"):
+        CategoryHead.load(tmp_path / "h", "minilm")
+    with pytest.raises(ValueError, match="fewer than 5 positive"):
+        train_category_head(X[:40], Y[:40] & False, ["slow_process", "staff_attitude"], "toy")
