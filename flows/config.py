@@ -26,6 +26,7 @@ class ColumnMap(_Frozen):
     date: str | None = "date"
     service: str | None = "service"
     score: str = "score"
+    nps: str | None = None  # a 0-10 likelihood-to-recommend column in the scores file
     segments: tuple[str, ...] = ()  # categorical columns to break results down by (age band, ...)
 
 

@@ -137,7 +137,11 @@ def read_scores(path: Path, columns: ColumnMap, query: str | None = None) -> pd.
         df = read_frame(path)
     wanted = columns.model_dump()
     _require(df, path, wanted, ("id", "score"))
-    return pd.DataFrame({"source_id": id_series(df, columns.id), "score": df[columns.score]})
+    out = pd.DataFrame({"source_id": id_series(df, columns.id), "score": df[columns.score]})
+    if columns.nps:
+        _require(df, path, wanted, ("nps",))
+        out["nps"] = df[columns.nps]
+    return out
 
 
 def read_duckdb_query(path: Path, query: str | None) -> pd.DataFrame:

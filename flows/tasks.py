@@ -425,7 +425,10 @@ def csat_task(
         labels = themes.topics.set_index("topic_id")["label"]
         topic_rows["label"] = topic_rows["topic_id"].map(labels)
     nps = None
-    if config.score_scale.scale().is_nps and len(scores):
+    if score_table is not None and "nps" in score_table:
+        ids = csat.normalise_ids(score_table["source_id"], config.casefold_ids)
+        nps = drivers.nps(score_table.loc[~ids.duplicated(), "nps"])  # first row per id
+    elif config.score_scale.scale().is_nps and len(scores):
         nps = drivers.nps(scores["score_raw"])
     logger.info(
         "csat: %d scores read, corpus match rate %s, %d unmatched entries",

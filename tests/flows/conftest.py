@@ -71,6 +71,7 @@ def tiny_inputs(tmp_path_factory) -> dict:
     bands = ["16-24", "25-44", "45-64", "65+", ""]  # a segment column; "" = not given
     comments["age_band"] = [bands[i % len(bands)] for i in range(len(comments))]
     comments.to_csv(root / "comments.csv", index=False)
+    scores["ltr"] = [str(i % 11) for i in range(len(scores))]  # a 0-10 recommend column
     scores.to_csv(root / "scores.csv", index=False)
     tdir = root / "transcripts"
     tdir.mkdir()

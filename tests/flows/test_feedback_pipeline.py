@@ -33,7 +33,7 @@ def runs(prefect_backend, tiny_inputs, tmp_path_factory):
         transcripts=root / "transcripts",
         out=out,
         dataset="nhs",
-        columns=ColumnMap(segments=("age_band",)),
+        columns=ColumnMap(segments=("age_band",), nps="ltr"),
         score_scale=NHS_FFT,
         category_head=Path(__file__).resolve().parents[2] / "models" / "category_head_nhs",
         run_id="run1",
@@ -142,6 +142,14 @@ def test_feedback_pipeline_breaks_drivers_down_by_segment_with_suppression(runs)
     gaps = _table(out, "driver_gaps")
     assert {s.split("=")[0] for s in gaps["segment"]} <= {"service", "age_band"}
     assert not gaps.loc[gaps["suppressed"], "significant_gap"].any()
+
+
+def test_feedback_pipeline_reports_nps_from_the_recommend_column(runs, tiny_inputs):
+    scores = pd.read_csv(tiny_inputs["root"] / "scores.csv", dtype=str)
+    ltr = scores.drop_duplicates("id")["ltr"].astype(int)
+    expected = 100 * ((ltr >= 9).mean() - (ltr <= 6).mean())
+    assert runs["first"].summary["nps"] == pytest.approx(expected)
+    assert _table(runs["out"], "run_summary", "run1").iloc[0]["nps"] == pytest.approx(expected)
 
 
 def test_feedback_pipeline_tags_by_rules_and_the_configured_category_head(runs):
