@@ -33,6 +33,9 @@ def run(
         Path | None, Opt(help="Pain-point taxonomy YAML to extend/replace the default.")
     ] = None,
     run_id: Annotated[str | None, Opt(help="Run id (default: UTC timestamp).")] = None,
+    retrain: Annotated[
+        bool, Opt("--retrain", help="Refit topics (ids kept through the registry).")
+    ] = False,
 ) -> None:
     """Run the whole pipeline once on the given inputs."""
     try:
@@ -44,6 +47,7 @@ def run(
             out=out,
             taxonomy=taxonomy,
             run_id=run_id,
+            retrain=retrain or None,
         )
     except ConfigError as exc:
         typer.echo(f"error: {exc}", err=True)

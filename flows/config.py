@@ -85,6 +85,10 @@ class PipelineConfig(_Frozen):
     moderator_pattern: str | None = None
     seed: int = 42
     min_topic_size: int | None = None
+    retrain: bool = Field(
+        False,
+        description="refit topics and map ids (default: assign new documents to the saved topics)",
+    )
     min_n: int = 10
     quality: QualityConfig = QualityConfig()
     drivers: DriversConfig = DriversConfig()

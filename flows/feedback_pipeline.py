@@ -56,7 +56,16 @@ def feedback_pipeline_flow(config: PipelineConfig) -> RunResult:
     docs = tasks.analysed(comments)
     new_docs = tasks.analysed(cleaned.comments)
     embeddings = timed("embed", tasks.embed_task, docs, encoder, config)
-    topic_tables = timed("topics", tasks.topics_task, docs, embeddings, config, run_id)
+    topic_tables = timed(
+        "topics",
+        tasks.topics_task,
+        docs,
+        embeddings,
+        previous["comment_topics"],
+        set(new_docs["comment_id"]),
+        config,
+        run_id,
+    )
     topic_result = topic_tables.result
     topics_table, comment_topics = topic_tables.topics, topic_tables.comment_topics
     new_rows = pd.Index(docs["comment_id"]).get_indexer(new_docs["comment_id"])

@@ -341,15 +341,15 @@ def _merge_table(con: duckdb.DuckDBPyConnection, name: str, df: pd.DataFrame, ru
 
 
 def read_corpus(out: Path) -> dict[str, pd.DataFrame]:
-    """The per-comment tables already in `<out>/feedback.duckdb` (empty tables when none)."""
+    """The comment-keyed tables already in `<out>/feedback.duckdb` (empty tables when none)."""
     db_path = Path(out) / DB_NAME
-    tables = {name: schemas.empty(name) for name in schemas.PER_COMMENT}
+    tables = {name: schemas.empty(name) for name in schemas.COMMENT_KEYED}
     if not db_path.exists():
         return tables
     con = duckdb.connect(str(db_path), read_only=True)
     try:
         present = {r[0] for r in con.execute("SHOW TABLES").fetchall()}
-        for name in schemas.PER_COMMENT:
+        for name in schemas.COMMENT_KEYED:
             if name in present:
                 tables[name] = schemas.conform(_known_columns(con.table(name).df(), name), name)
     finally:

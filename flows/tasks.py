@@ -206,11 +206,24 @@ class TopicTables:
 
 @task(name="topics", **STAGE)
 def topics_task(
-    docs: pd.DataFrame, embeddings: np.ndarray, config: PipelineConfig, run_id: str
+    docs: pd.DataFrame,
+    embeddings: np.ndarray,
+    previous: pd.DataFrame,
+    new_ids: set[str],
+    config: PipelineConfig,
+    run_id: str,
 ) -> TopicTables:
-    """Fit topics and map their ids through the registry so the same theme keeps its id."""
+    """Nightly: assign new documents to the saved topics (nearest registry centroid); earlier
+    documents keep theirs. Refit instead (and map ids through the registry so the same theme
+    keeps its id) on the first run, with `retrain`, or when too many new documents fit no
+    saved topic (a theme the model does not know has arrived)."""
     logger = get_run_logger()
     params = topics.TopicParams(seed=config.seed, min_topic_size=config.min_topic_size)
+    registry = io.load_registry(config.out, embedding.MODEL_ID, embeddings.shape[1])
+    reason = refit_reason(registry, docs, embeddings, new_ids, params, config)
+    if reason is None:
+        return transform_topics(docs, embeddings, previous, new_ids, registry, params, run_id)
+    logger.info("topics: refit (%s)", reason)
     result = topics.fit_topics(docs["text"].tolist(), embeddings, params)
     if not result.skipped_reason:
         result.metrics["stability_ari"] = topics.stability_ari(
@@ -220,7 +233,6 @@ def topics_task(
             params,
             config.quality.stability_sample,
         )
-    registry = io.load_registry(config.out, embedding.MODEL_ID, embeddings.shape[1])
     ids = docs["comment_id"].to_numpy()
     assigned = result.assignments.copy()
     if len(result.topics):
@@ -243,11 +255,77 @@ def topics_task(
         )
     else:
         logger.warning("topics skipped: %s", result.skipped_reason)
+    return _topic_tables(result, registry, ids, assigned, result.scores)
+
+
+def refit_reason(
+    registry: topic_registry.Registry,
+    docs: pd.DataFrame,
+    embeddings: np.ndarray,
+    new_ids: set[str],
+    params: topics.TopicParams,
+    config: PipelineConfig,
+) -> str | None:
+    """Why this run refits topics instead of assigning new documents to the saved ones."""
+    if config.retrain:
+        return "retrain requested"
+    if (registry.topics["status"] != "dormant").sum() == 0:
+        return "no saved topics"
+    fresh = docs["comment_id"].isin(new_ids).to_numpy()
+    limit = config.quality.max_unassigned_share
+    if fresh.sum() >= MIN_DRIFT_DOCS and limit is not None:
+        got, _ = topic_registry.assign_nearest(
+            embeddings[fresh], registry, params.outlier_threshold
+        )
+        share = float((got == -1).mean())
+        if share > limit:
+            return f"{share:.0%} of {int(fresh.sum())} new documents fit no saved topic"
+    return None
+
+
+MIN_DRIFT_DOCS = 20  # fewer new documents never trigger a refit on their own
+
+
+def transform_topics(
+    docs: pd.DataFrame,
+    embeddings: np.ndarray,
+    previous: pd.DataFrame,
+    new_ids: set[str],
+    registry: topic_registry.Registry,
+    params: topics.TopicParams,
+    run_id: str,
+) -> TopicTables:
+    ids = docs["comment_id"].to_numpy()
+    before = previous.drop_duplicates("comment_id").set_index("comment_id")
+    known = pd.Series(ids).isin(before.index).to_numpy() & ~pd.Series(ids).isin(new_ids).to_numpy()
+    assigned = np.full(len(ids), -1, dtype=np.int64)
+    scores = np.full(len(ids), np.nan)
+    old = before.reindex(ids[known])
+    assigned[known] = old["topic_id"].fillna(-1).astype(int).to_numpy()
+    scores[known] = old["score"].astype("float64").to_numpy()
+    got, sim = topic_registry.assign_nearest(embeddings[~known], registry, params.outlier_threshold)
+    assigned[~known], scores[~known] = got, np.where(got >= 0, sim, np.nan)
+    registry = topic_registry.refresh(registry, assigned, run_id)
+    live = registry.topics[registry.topics["size"] > 0]
+    words = [w.split(", ") for w in live["top_words"].fillna("")]
+    metrics = topics.assignment_metrics(docs["text"].tolist(), assigned, words)
+    metrics["stability_ari"] = None  # nothing was refit
+    get_run_logger().info(
+        "topics: %d new documents assigned to %d saved topics (%d unassigned)",
+        int((~known).sum()),
+        len(live),
+        int((got == -1).sum()),
+    )
+    result = topics.TopicResult(assigned, scores, live, metrics)
+    return _topic_tables(result, registry, ids, assigned, scores)
+
+
+def _topic_tables(result, registry, ids, assigned, scores) -> TopicTables:
     assignments = pd.DataFrame(
         {
             "comment_id": ids,
             "topic_id": pd.array(np.where(assigned >= 0, assigned, None), dtype="Int64"),
-            "score": result.scores,
+            "score": scores,
         }
     )
     return TopicTables(

@@ -118,3 +118,36 @@ def match_topics(
         else np.zeros((0, dim), dtype=np.float32)
     )
     return mapping, Registry(topics, centroids)
+
+
+def assign_nearest(
+    embeddings: np.ndarray, registry: Registry, threshold: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Nightly transform: each document's nearest live registry topic by centroid cosine.
+
+    Returns (registry topic id or -1, similarity); documents whose best similarity is under
+    `threshold` (the fit's outlier threshold) stay unassigned.
+    """
+    live = (registry.topics["status"] != "dormant").to_numpy()
+    ids = registry.topics["topic_id"].astype(int).to_numpy()[live]
+    if len(embeddings) == 0 or not live.any():
+        return np.full(len(embeddings), -1, dtype=np.int64), np.full(len(embeddings), np.nan)
+    sims = embeddings @ registry.centroids[live].T
+    best = sims.argmax(axis=1)
+    score = sims[np.arange(len(sims)), best].astype("float64")
+    return np.where(score >= threshold, ids[best], -1).astype(np.int64), score
+
+
+def refresh(registry: Registry, assignments: np.ndarray, run_id: str) -> Registry:
+    """The registry after a transform run: sizes from `assignments` (registry ids, -1 = none);
+    topics with documents are seen this run (`active`; `emerging` lasts one run), the rest
+    `dormant`. Centroids, labels
+    and ids are unchanged: only a refit (`--retrain`) changes what the topics are."""
+    counts = pd.Series(assignments[assignments >= 0]).value_counts()
+    topics = registry.topics.copy()
+    size = topics["topic_id"].astype(int).map(counts).fillna(0).astype(int)
+    seen = size > 0
+    topics["size"] = size.to_numpy()
+    topics["status"] = np.where(seen, "active", "dormant")  # emerging only in its first run
+    topics.loc[seen, "last_seen_run"] = run_id
+    return Registry(conform(topics, "topics"), registry.centroids)

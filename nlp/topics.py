@@ -165,13 +165,20 @@ def _result(
             }
         )
     table = pd.DataFrame(rows)
-    metrics = {
-        "n_topics": len(rows),
-        "unassigned_share": float((topics == -1).mean()),
+    metrics = assignment_metrics(docs, topics, top_word_lists)
+    return TopicResult(topics.astype(np.int64), scores, table, metrics)
+
+
+def assignment_metrics(
+    docs: Sequence[str], assignments: np.ndarray, top_word_lists: Sequence[Sequence[str]]
+) -> dict[str, float | None]:
+    """Topic count, unassigned share, diversity and NPMI of an assignment (-1 = none)."""
+    return {
+        "n_topics": len(top_word_lists),
+        "unassigned_share": float((np.asarray(assignments) == -1).mean()) if len(docs) else None,
         "topic_diversity": topic_diversity(top_word_lists),
         "npmi": npmi_coherence(docs, top_word_lists),
     }
-    return TopicResult(topics.astype(np.int64), scores, table, metrics)
 
 
 def _stem(word: str) -> str:

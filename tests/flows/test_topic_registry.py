@@ -170,3 +170,35 @@ def test_topic_registry_real_refits_keep_ids_and_flag_a_planted_theme(corpus):
     assert topics.loc[top_id, "first_seen_run"] == "r4"
     known_before = set(reg.topics.loc[reg.topics["first_seen_run"] != "r4", "topic_id"])
     assert top_id not in known_before
+
+
+def test_topic_registry_transform_assigns_nearest_live_topic_and_refreshes_sizes():
+    from nlp.schemas import conform
+    from nlp.topic_registry import assign_nearest, refresh
+
+    topics = conform(
+        pd.DataFrame(
+            {
+                "topic_id": [3, 5, 8],
+                "label": ["a", "b", "c"],
+                "status": ["active", "emerging", "dormant"],
+                "size": [4, 2, 0],
+                "first_seen_run": ["r1", "r2", "r1"],
+                "last_seen_run": ["r2", "r2", "r1"],
+            }
+        ),
+        "topics",
+    )
+    cents = np.eye(3, dtype=np.float32)
+    reg = Registry(topics, cents)
+    docs = np.array([[0.9, 0.1, 0], [0.1, 0.95, 0], [0, 0, 1.0], [0.3, 0.3, 0.2]], np.float32)
+    docs /= np.linalg.norm(docs, axis=1, keepdims=True)
+    ids, sims = assign_nearest(docs, reg, threshold=0.6)
+    assert ids.tolist() == [3, 5, -1, 3]  # dormant topic 8 is never chosen; weak match kept
+    assert sims[0] > 0.9
+    ids, _ = assign_nearest(docs, reg, threshold=0.8)
+    assert ids.tolist() == [3, 5, -1, -1]  # under the threshold: unassigned
+    after = refresh(reg, ids, "r3").topics.set_index("topic_id")
+    assert after["size"].tolist() == [1, 1, 0]
+    assert after["status"].tolist() == ["active", "active", "dormant"]
+    assert after.loc[3, "last_seen_run"] == "r3" and after.loc[8, "last_seen_run"] == "r1"
