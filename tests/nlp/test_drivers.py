@@ -14,6 +14,7 @@ from nlp.drivers import (
     resample_means,
     trends_table,
 )
+from nlp.schemas import TABLES
 
 N_SIM = 100
 N_BOOT = 300
@@ -170,22 +171,9 @@ def test_drivers_driver_table_suppression_and_ranking():
     extra = pd.DataFrame({"comment_id": ["x1", "x2", "c0"], "category": ["ghost", "ghost", "mild"]})
     membership = pd.concat([membership, extra], ignore_index=True)
     t = driver_table(membership, scores, "category", min_n=10, n_boot=300)
-    assert list(t.columns) == [
-        "category",
-        "n",
-        "share",
-        "mean_score",
-        "top_box_share",
-        "bottom_box_share",
-        "impact",
-        "impact_ci_low",
-        "impact_ci_high",
-        "kd_coef",
-        "kd_ci_low",
-        "kd_ci_high",
-        "total_impact",
-        "suppressed",
-    ]
+    # the driver columns are the theme statistics of the topic_csat/pain_point_csat contract
+    stats = [c for c in TABLES["pain_point_csat"] if c not in ("category", "segment")]
+    assert list(t.columns) == ["category", *stats]
     by = t.set_index("category")
     assert t["category"].tolist()[:2] == ["costly", "mild"]  # total impact: 0.3x-20 < 0.1x-30
     assert t["category"].tolist()[2:] == ["tiny", "ghost"]  # suppressed last (n desc)
