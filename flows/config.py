@@ -92,6 +92,9 @@ class PipelineConfig(_Frozen):
     min_n: int = 10
     quality: QualityConfig = QualityConfig()
     drivers: DriversConfig = DriversConfig()
+    encoder: Literal["minilm", "minilm-onnx", "minilm-onnx-int8", "model2vec"] = Field(
+        "minilm", description="sentence encoder option (see nlp/embedding.py, bench/README.md)"
+    )
     embedding_model_path: Path | None = None
     embedding_batch_size: int = 64
     category_head: Path | None = Field(

@@ -6,6 +6,7 @@ Logs carry counts and timings only, never text.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,7 +75,17 @@ def load_spacy() -> Language:
 @task(name="load-models", **STAGE)
 def load_models_task(config: PipelineConfig) -> tuple[Language, object]:
     """Load spaCy and the sentence encoder once for the whole run."""
-    return load_spacy(), embedding.load_encoder(config.embedding_model_path)
+    encoder = embedding.load_encoder(
+        config.encoder,
+        cache_dir=Path(config.out) / "models" / "encoders",
+        path=config.embedding_model_path,
+    )
+    return load_spacy(), encoder
+
+
+def encoder_key(config: PipelineConfig) -> str:
+    """The id of the configured encoder: keys the embedding cache, registry and heads."""
+    return embedding.ENCODER_IDS[config.encoder]
 
 
 @task(name="ingest", retries=2, retry_delay_seconds=5, **STAGE)
@@ -182,7 +193,7 @@ def analysed(comments: pd.DataFrame) -> pd.DataFrame:
 def embed_task(docs: pd.DataFrame, encoder, config: PipelineConfig) -> np.ndarray:
     """Embed redacted texts, reusing the on-disk cache keyed by text hash."""
     logger = get_run_logger()
-    cache_path = io.embedding_cache_path(config.out, embedding.MODEL_ID)
+    cache_path = io.embedding_cache_path(config.out, encoder_key(config))
     cache = io.load_embedding_cache(cache_path)
     matrix, fresh = embedding.embed_with_cache(
         encoder,
@@ -219,7 +230,7 @@ def topics_task(
     saved topic (a theme the model does not know has arrived)."""
     logger = get_run_logger()
     params = topics.TopicParams(seed=config.seed, min_topic_size=config.min_topic_size)
-    registry = io.load_registry(config.out, embedding.MODEL_ID, embeddings.shape[1])
+    registry = io.load_registry(config.out, encoder_key(config), embeddings.shape[1])
     reason = refit_reason(registry, docs, embeddings, new_ids, params, config)
     if reason is None:
         return transform_topics(docs, embeddings, previous, new_ids, registry, params, run_id)
@@ -356,7 +367,18 @@ def load_sentiment_head(config: PipelineConfig) -> SentimentHead | None:
     if not (path / "metadata.json").exists():
         get_run_logger().warning("no sentiment head in %s: comments labelled by VADER", path)
         return None
-    return SentimentHead.load(path, embedding.MODEL_ID)
+    meta = json.loads((path / "metadata.json").read_text("utf-8"))
+    if meta.get("encoder") != encoder_key(config):
+        get_run_logger().warning(
+            "sentiment head in %s was trained on %s embeddings, not %s: comments labelled by "
+            "VADER (retrain it with scripts/train_sentiment.py --encoder %s)",
+            path,
+            meta.get("encoder"),
+            encoder_key(config),
+            config.encoder,
+        )
+        return None
+    return SentimentHead.load(path, encoder_key(config))
 
 
 @task(name="pain-points-and-sentiment", **STAGE)
@@ -375,7 +397,7 @@ def tag_task(
     head = load_sentiment_head(config)
     labelled = head.predict(embeddings) if head is not None and len(docs) else None
     tagger = (
-        CategoryHead.load(config.category_head, embedding.MODEL_ID)
+        CategoryHead.load(config.category_head, encoder_key(config))
         if config.category_head
         else None
     )
@@ -564,7 +586,7 @@ def write_task(
         registry,
         config.out,
         {
-            "encoder": embedding.MODEL_ID,
+            "encoder": encoder_key(config),
             "run_id": run_id,
             "seed": config.seed,
             "threshold": topic_registry.MATCH_THRESHOLD,

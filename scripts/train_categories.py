@@ -37,6 +37,7 @@ def main() -> None:
     ap.add_argument("--map", type=Path, default=ROOT / "bench" / "nhs_category_map.yaml")
     ap.add_argument("--holdout-every", type=int, default=5)
     ap.add_argument("--c", type=float, default=1.0)
+    ap.add_argument("--encoder", default="minilm", choices=embedding.ENCODERS)
     ap.add_argument("--out", type=Path, default=ROOT / "models" / "category_head_nhs")
     args = ap.parse_args()
     cmap = yaml.safe_load(args.map.read_text("utf-8"))
@@ -53,13 +54,16 @@ def main() -> None:
         }
     )
     t0 = time.perf_counter()
-    X = embedding.embed_texts(embedding.load_encoder(), train[args.text].tolist())
+    X = embedding.embed_texts(
+        embedding.load_encoder(args.encoder, cache_dir=ROOT / "data" / "interim" / "encoders"),
+        train[args.text].tolist(),
+    )
     print(f"embedded {len(train)} training comments in {time.perf_counter() - t0:.0f} s")
     head = train_category_head(
         X,
         labels.to_numpy(),
         list(cmap),
-        embedding.MODEL_ID,
+        embedding.ENCODER_IDS[args.encoder],
         c=args.c,
         trained_on=args.data.name,
         label_map={k: list(v) for k, v in cmap.items()},

@@ -37,6 +37,7 @@ def main() -> None:
     ap.add_argument("--map", default="1,2=positive;3=neutral;4,5=negative")
     ap.add_argument("--holdout-every", type=int, default=5)
     ap.add_argument("--c", type=float, default=0.05)
+    ap.add_argument("--encoder", default="minilm", choices=embedding.ENCODERS)
     ap.add_argument("--out", type=Path, default=HEAD_DIR)
     args = ap.parse_args()
 
@@ -44,14 +45,14 @@ def main() -> None:
     df["gold"] = map_labels(df[args.label].replace("", pd.NA), parse_label_map(args.map))
     df = df[df["gold"].notna() & df[args.text].str.strip().ne("")]
     train = df[~holdout_mask(df[args.id], args.holdout_every)]
-    encoder = embedding.load_encoder()
+    encoder = embedding.load_encoder(args.encoder, cache_dir=ROOT / "data" / "interim" / "encoders")
     t0 = time.perf_counter()
     X = embedding.embed_texts(encoder, train[args.text].tolist())
     print(f"embedded {len(train)} training comments in {time.perf_counter() - t0:.0f} s")
     head = train_head(
         X,
         train["gold"].tolist(),
-        embedding.MODEL_ID,
+        embedding.ENCODER_IDS[args.encoder],
         c=args.c,
         trained_on=args.data.name,
         label_column=args.label,

@@ -358,3 +358,27 @@ def test_feedback_pipeline_incremental_run_processes_only_new_and_changed_rows(r
     topics = _table(out, "topics", "run4")
     assert set(topics["status"]) <= {"active", "emerging", "dormant"}
     assert topics["first_seen_run"].isin(["run1", "run4"]).all()
+
+
+def test_feedback_pipeline_runs_with_another_encoder_and_keys_state_by_it(tiny_inputs, tmp_path):
+    from flows.feedback_pipeline import feedback_pipeline_flow
+    from nlp.embedding import ENCODER_IDS
+
+    root = tiny_inputs["root"]
+    config = PipelineConfig(
+        comments=root / "comments.csv",
+        scores=root / "scores.csv",
+        out=tmp_path,
+        dataset="nhs",
+        score_scale=NHS_FFT,
+        encoder="minilm-onnx",
+        run_id="onnx1",
+    )
+    result = feedback_pipeline_flow(config)
+    assert result.summary["status"] in ("ok", "degraded") and result.summary["n_topics"] > 0
+    onnx_id = ENCODER_IDS["minilm-onnx"]
+    meta = json.loads((tmp_path / "models" / "topic_registry" / "metadata.json").read_text())
+    assert meta["encoder"] == onnx_id  # the registry refuses a run with another encoder
+    assert (tmp_path / "models" / "encoders" / "minilm-onnx").is_dir()  # exported once, locally
+    sentiment = _table(tmp_path, "sentiment", "onnx1")
+    assert sentiment["label"].notna().all()  # VADER fallback: the head is MiniLM-torch only
