@@ -7,7 +7,9 @@
 Sentiment: macro-F1, per-class F1 and a confusion matrix for a majority baseline, raw VADER,
 the pipeline's clause lexicon (VADER + service lexicon, mixed clauses -> neutral) and the
 pipeline's default (the sentiment head on the shared sentence embeddings), all in one run.
-Tagging: per category precision/recall/F1 and micro/macro F1 of the rule tagger, with a YAML
+Tagging: per category precision/recall/F1 and micro/macro F1 of the rule tagger, similarity
+tagging alone (taxonomy prototypes vs comment embeddings, threshold calibrated on the
+taxonomy's own examples), rules + similarity, and the optional supervised head, with a YAML
 map from the data's label columns to our categories (a comment is gold when any mapped
 column is 1). With --holdout-every K only rows with crc32(id) % K == 0 are scored: the rows
 scripts/train_sentiment.py never saw.
@@ -29,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from flows.tasks import load_spacy  # noqa: E402
-from nlp import embedding, pain_points  # noqa: E402
+from nlp import category_similarity, embedding, pain_points  # noqa: E402
 from nlp.category_head import CategoryHead  # noqa: E402
 from nlp.evaluation import holdout_mask, map_labels, parse_label_map  # noqa: E402
 from nlp.sentiment import HEAD_DIR, LABELS, SentimentHead, SentimentScorer, sentiment_label  # noqa: E402
@@ -77,7 +79,7 @@ def evaluate(df: pd.DataFrame, args, nlp, encoder, head, train_labels: pd.Series
     raw_vader._vader.lexicon = type(raw_vader._vader)().lexicon  # VADER without our lexicon
     taxonomy = pain_points.parse_taxonomy(pain_points.default_taxonomy_text())
     tagging_nlp = pain_points.build_tagging_pipeline(nlp, taxonomy)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     head_labels, head_scores = head.predict(X)
     category_head = getattr(args, "category_head_model", None)
     _, tags, _ = pain_points.tag_comments(
@@ -88,11 +90,46 @@ def evaluate(df: pd.DataFrame, args, nlp, encoder, head, train_labels: pd.Series
         comment_sentiment=(head_labels, head_scores),
         comment_tags=category_head.tags(X) if category_head is not None else None,
     )
-    t_tag = time.perf_counter() - t0
+    t_tag, c_tag = time.perf_counter() - t0, time.process_time() - c0
     _, _, lexicon = pain_points.tag_comments(tagging_nlp, scorer, df["_id"].tolist(), texts)
+    encoded = []
+
+    def encode(batch: list[str]) -> np.ndarray:
+        encoded.append(len(batch))
+        return embedding.embed_texts(encoder, batch)
+
+    t0 = time.perf_counter()
+    prototypes = category_similarity.build_prototypes(taxonomy.categories, encode)
+    t_proto = time.perf_counter() - t0
+    encoded.clear()
+    t0, c0 = time.perf_counter(), time.process_time()
+    head_labels, head_scores = head.predict(X)
+    _, hybrid, _ = pain_points.tag_comments(
+        tagging_nlp,
+        scorer,
+        df["_id"].tolist(),
+        texts,
+        comment_sentiment=(head_labels, head_scores),
+        similarity=category_similarity.SimilarityTagging(prototypes, X, encode),
+    )
+    t_hybrid, c_hybrid = time.perf_counter() - t0, time.process_time() - c0
+    with_head = " + category head" if category_head is not None else ""
     print(
-        f"speed: embedding {len(df) / t_embed:.0f} comments/s; tagging + clause and comment "
-        f"sentiment (excluding embedding) {len(df) / t_tag:.0f} comments/s\n"
+        f"speed: embedding {len(df) / t_embed:.0f} comments/s; excluding the shared comment "
+        f"embedding: rule tagging + clause and comment sentiment{with_head} "
+        f"{len(df) / t_tag:.0f} comments/s ({len(df) / c_tag:.0f} per CPU-second); rules + "
+        f"similarity tags + sentiment {len(df) / t_hybrid:.0f} comments/s "
+        f"({len(df) / c_hybrid:.0f} per CPU-second; {sum(encoded)} clauses embedded for "
+        f"evidence)\n"
+    )
+    print(
+        f"similarity prototypes: threshold {prototypes.threshold:.2f} from the taxonomy's "
+        f"examples, built in {t_proto:.1f} s; {prototypes.calibration}"
+    )
+    print(
+        "tags per method: "
+        + ", ".join(f"{m} {n}" for m, n in hybrid["method"].value_counts().items())
+        + f"; similarity tags that are pain points: {_pain_share(hybrid, 'similarity')}\n"
     )
     if args.sentiment:
         gold = df["_gold"].to_numpy()
@@ -126,7 +163,16 @@ def evaluate(df: pd.DataFrame, args, nlp, encoder, head, train_labels: pd.Series
                 for cat, cols in cmap.items()
             }
         )
-        variants = {"rules": tags[tags["method"] == "rule"]}
+        similar = [
+            (cid, cat)
+            for cid, found in zip(df["_id"], prototypes.tags(X), strict=True)
+            for cat, _ in found
+        ]
+        variants = {
+            "rules (default)": tags[tags["method"] == "rule"],
+            "similarity alone": pd.DataFrame(similar, columns=["comment_id", "category"]),
+            "rules + similarity (tagging.similarity: true)": hybrid,
+        }
         if category_head is not None:
             direct = [
                 (cid, cat)
@@ -149,6 +195,11 @@ def evaluate(df: pd.DataFrame, args, nlp, encoder, head, train_labels: pd.Series
                 print(
                     f"| {r.category} | {r.gold} | {r.precision:.3f} | {r.recall:.3f} | {r.f1:.3f} |"
                 )
+
+
+def _pain_share(tags: pd.DataFrame, method: str) -> str:
+    rows = tags[tags["method"] == method]
+    return f"{rows['is_pain_point'].mean():.0%}" if len(rows) else "none"
 
 
 def load(path: Path, args) -> tuple[pd.DataFrame, pd.Series | None]:

@@ -63,6 +63,35 @@ class DriversConfig(_Frozen):
     emerging_min_count: int = Field(5, ge=1)
 
 
+class GuidedTopicsConfig(_Frozen):
+    """Known themes that steer and name the topics (see nlp/guided_topics.py)."""
+
+    taxonomy: bool = Field(
+        False, description="taxonomy categories seed the topic model and name topics they match"
+    )
+    names: tuple[str, ...] = Field((), description="zero-shot themes: close documents form them")
+    min_similarity: float = Field(0.5, gt=0, le=1, description="zero-shot document cosine")
+    name_threshold: float = Field(0.45, gt=0, le=1, description="centroid cosine to take a name")
+
+
+class TopicsConfig(_Frozen):
+    """Topic-model settings beyond `min_topic_size`."""
+
+    fit_sample: int = Field(
+        20_000, ge=1000, description="larger corpora fit on a sample, the rest assigned"
+    )
+    min_samples: int | None = Field(None, ge=1, description="HDBSCAN min_samples; null = auto")
+
+
+class TaggingConfig(_Frozen):
+    """Pain-point tagging beyond the taxonomy's phrase and pattern rules."""
+
+    similarity: bool = Field(
+        False,
+        description="also tag by embedding similarity to the taxonomy's descriptions and examples",
+    )
+
+
 class PipelineConfig(_Frozen):
     """Everything one run needs. Paths are resolved when the flow starts."""
 
@@ -90,6 +119,8 @@ class PipelineConfig(_Frozen):
         description="refit topics and map ids (default: assign new documents to the saved topics)",
     )
     min_n: int = 10
+    topics: TopicsConfig = TopicsConfig()
+    guided_topics: GuidedTopicsConfig = GuidedTopicsConfig()
     quality: QualityConfig = QualityConfig()
     drivers: DriversConfig = DriversConfig()
     encoder: Literal["minilm", "minilm-onnx", "minilm-onnx-int8", "model2vec"] = Field(
@@ -100,6 +131,7 @@ class PipelineConfig(_Frozen):
     category_head: Path | None = Field(
         None, description="directory of a supervised pain-point head (off by default)"
     )
+    tagging: TaggingConfig = TaggingConfig()
     sentiment_head: Path | None = Field(
         None, description="directory of a trained sentiment head (default models/sentiment_head)"
     )

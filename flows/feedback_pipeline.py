@@ -11,9 +11,9 @@ import pandas as pd
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
-from flows import tasks
+from flows import tasks, topic_tasks
 from flows.config import PipelineConfig
-from nlp import topics
+from nlp import topic_quality
 from nlp.corpus import combine
 from nlp.schemas import conform
 
@@ -58,11 +58,13 @@ def feedback_pipeline_flow(config: PipelineConfig) -> RunResult:
     embeddings = timed("embed", tasks.embed_task, docs, encoder, config)
     topic_tables = timed(
         "topics",
-        tasks.topics_task,
+        topic_tasks.topics_task,
         docs,
         embeddings,
         previous["comment_topics"],
         set(new_docs["comment_id"]),
+        (nlp, encoder),
+        taxonomy,
         config,
         run_id,
     )
@@ -70,7 +72,7 @@ def feedback_pipeline_flow(config: PipelineConfig) -> RunResult:
     topics_table, comment_topics = topic_tables.topics, topic_tables.comment_topics
     new_rows = pd.Index(docs["comment_id"]).get_indexer(new_docs["comment_id"])
     new_clauses, new_tags, new_sentiment = timed(
-        "tag", tasks.tag_task, new_docs, embeddings[new_rows], nlp, taxonomy, config
+        "tag", tasks.tag_task, new_docs, embeddings[new_rows], nlp, taxonomy, config, encoder
     )
     clauses = combine(previous["clauses"], new_clauses, replaced)
     tags = combine(previous["pain_points"], new_tags, replaced)
@@ -91,9 +93,9 @@ def feedback_pipeline_flow(config: PipelineConfig) -> RunResult:
 
     metrics = topic_result.metrics
     q = config.quality
-    issues = topics.quality_issues(
+    issues = topic_quality.quality_issues(
         metrics,
-        topics.QualityThresholds(
+        topic_quality.QualityThresholds(
             q.max_unassigned_share, q.min_stability_ari, q.min_topic_diversity, q.min_npmi
         ),
     )
@@ -119,6 +121,7 @@ def feedback_pipeline_flow(config: PipelineConfig) -> RunResult:
         "npmi": metrics.get("npmi"),
         "topic_diversity": metrics.get("topic_diversity"),
         "stability_ari": metrics.get("stability_ari"),
+        **topic_quality.size_distribution(topics_table),
         "nps": joined.nps,
         "emerging_themes": emerging_count(joined.trends),
         "status": status,
@@ -148,7 +151,15 @@ def feedback_pipeline_flow(config: PipelineConfig) -> RunResult:
     summary["finished_at"] = datetime.now(UTC)
     summary["seconds_total"] = round((summary["finished_at"] - started).total_seconds(), 3)
     tables["run_summary"] = conform(pd.DataFrame([summary]), "run_summary")
-    run_dir, report_path = tasks.write_task(tables, html, topic_tables.registry, config, run_id)
+    run_dir, report_path = tasks.write_task(
+        tables,
+        html,
+        topic_tables.registry,
+        config,
+        run_id,
+        topic_result.model,
+        topic_tables.fit_metadata,
+    )
 
     create_markdown_artifact(
         key="feedback-run-summary",

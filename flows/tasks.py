@@ -20,6 +20,7 @@ from spacy.language import Language
 from flows import io
 from flows.config import PipelineConfig
 from nlp import (
+    category_similarity,
     cleaning,
     corpus,
     csat,
@@ -29,7 +30,6 @@ from nlp import (
     pii,
     report,
     topic_registry,
-    topics,
     transcripts,
     validation,
 )
@@ -207,146 +207,6 @@ def embed_task(docs: pd.DataFrame, encoder, config: PipelineConfig) -> np.ndarra
     return matrix
 
 
-@dataclass
-class TopicTables:
-    result: topics.TopicResult
-    topics: pd.DataFrame  # the `topics` table: the registry after this run (dormant included)
-    comment_topics: pd.DataFrame
-    registry: topic_registry.Registry
-
-
-@task(name="topics", **STAGE)
-def topics_task(
-    docs: pd.DataFrame,
-    embeddings: np.ndarray,
-    previous: pd.DataFrame,
-    new_ids: set[str],
-    config: PipelineConfig,
-    run_id: str,
-) -> TopicTables:
-    """Nightly: assign new documents to the saved topics (nearest registry centroid); earlier
-    documents keep theirs. Refit instead (and map ids through the registry so the same theme
-    keeps its id) on the first run, with `retrain`, or when too many new documents fit no
-    saved topic (a theme the model does not know has arrived)."""
-    logger = get_run_logger()
-    params = topics.TopicParams(seed=config.seed, min_topic_size=config.min_topic_size)
-    registry = io.load_registry(config.out, encoder_key(config), embeddings.shape[1])
-    reason = refit_reason(registry, docs, embeddings, new_ids, params, config)
-    if reason is None:
-        return transform_topics(docs, embeddings, previous, new_ids, registry, params, run_id)
-    logger.info("topics: refit (%s)", reason)
-    result = topics.fit_topics(docs["text"].tolist(), embeddings, params)
-    if not result.skipped_reason:
-        result.metrics["stability_ari"] = topics.stability_ari(
-            docs["text"].tolist(),
-            embeddings,
-            result.assignments,
-            params,
-            config.quality.stability_sample,
-        )
-    ids = docs["comment_id"].to_numpy()
-    assigned = result.assignments.copy()
-    if len(result.topics):
-        table = result.topics.copy()
-        table["representative_ids"] = [
-            "|".join(ids[i] for i in idx) for idx in table["representative_idx"]
-        ]
-        fit_ids = table["topic_id"].astype(int).tolist()
-        centroids = topic_registry.centroids_of(embeddings, result.assignments, fit_ids)
-        mapping, registry = topic_registry.match_topics(
-            registry, table.drop(columns="representative_idx"), centroids, run_id
-        )
-        assigned = np.array([mapping.get(int(t), -1) for t in result.assignments])
-        statuses = registry.topics["status"].value_counts().to_dict()
-        logger.info(
-            "topics: %d topics, %.1f%% unassigned; registry %s",
-            result.metrics["n_topics"],
-            100 * result.metrics["unassigned_share"],
-            statuses,
-        )
-    else:
-        logger.warning("topics skipped: %s", result.skipped_reason)
-    return _topic_tables(result, registry, ids, assigned, result.scores)
-
-
-def refit_reason(
-    registry: topic_registry.Registry,
-    docs: pd.DataFrame,
-    embeddings: np.ndarray,
-    new_ids: set[str],
-    params: topics.TopicParams,
-    config: PipelineConfig,
-) -> str | None:
-    """Why this run refits topics instead of assigning new documents to the saved ones."""
-    if config.retrain:
-        return "retrain requested"
-    if (registry.topics["status"] != "dormant").sum() == 0:
-        return "no saved topics"
-    fresh = docs["comment_id"].isin(new_ids).to_numpy()
-    limit = config.quality.max_unassigned_share
-    if fresh.sum() >= MIN_DRIFT_DOCS and limit is not None:
-        got, _ = topic_registry.assign_nearest(
-            embeddings[fresh], registry, params.outlier_threshold
-        )
-        share = float((got == -1).mean())
-        if share > limit:
-            return f"{share:.0%} of {int(fresh.sum())} new documents fit no saved topic"
-    return None
-
-
-MIN_DRIFT_DOCS = 20  # fewer new documents never trigger a refit on their own
-
-
-def transform_topics(
-    docs: pd.DataFrame,
-    embeddings: np.ndarray,
-    previous: pd.DataFrame,
-    new_ids: set[str],
-    registry: topic_registry.Registry,
-    params: topics.TopicParams,
-    run_id: str,
-) -> TopicTables:
-    ids = docs["comment_id"].to_numpy()
-    before = previous.drop_duplicates("comment_id").set_index("comment_id")
-    known = pd.Series(ids).isin(before.index).to_numpy() & ~pd.Series(ids).isin(new_ids).to_numpy()
-    assigned = np.full(len(ids), -1, dtype=np.int64)
-    scores = np.full(len(ids), np.nan)
-    old = before.reindex(ids[known])
-    assigned[known] = old["topic_id"].fillna(-1).astype(int).to_numpy()
-    scores[known] = old["score"].astype("float64").to_numpy()
-    got, sim = topic_registry.assign_nearest(embeddings[~known], registry, params.outlier_threshold)
-    assigned[~known], scores[~known] = got, np.where(got >= 0, sim, np.nan)
-    registry = topic_registry.refresh(registry, assigned, run_id)
-    live = registry.topics[registry.topics["size"] > 0]
-    words = [w.split(", ") for w in live["top_words"].fillna("")]
-    metrics = topics.assignment_metrics(docs["text"].tolist(), assigned, words)
-    metrics["stability_ari"] = None  # nothing was refit
-    get_run_logger().info(
-        "topics: %d new documents assigned to %d saved topics (%d unassigned)",
-        int((~known).sum()),
-        len(live),
-        int((got == -1).sum()),
-    )
-    result = topics.TopicResult(assigned, scores, live, metrics)
-    return _topic_tables(result, registry, ids, assigned, scores)
-
-
-def _topic_tables(result, registry, ids, assigned, scores) -> TopicTables:
-    assignments = pd.DataFrame(
-        {
-            "comment_id": ids,
-            "topic_id": pd.array(np.where(assigned >= 0, assigned, None), dtype="Int64"),
-            "score": scores,
-        }
-    )
-    return TopicTables(
-        result,
-        conform(registry.topics, "topics"),
-        conform(assignments, "comment_topics"),
-        registry,
-    )
-
-
 def load_taxonomy(config: PipelineConfig) -> pain_points.Taxonomy:
     base = pain_points.parse_taxonomy(pain_points.default_taxonomy_text(), "default taxonomy")
     if config.taxonomy is None:
@@ -388,11 +248,29 @@ def tag_task(
     nlp: Language,
     taxonomy: pain_points.Taxonomy,
     config: PipelineConfig,
+    encoder: object | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Clauses with sentiment, pain-point tags with evidence spans, and comment sentiment.
 
-    `embeddings` are the topic stage's rows for `docs` (the head re-uses them)."""
+    `embeddings` are the topic stage's rows for `docs` (the heads and similarity tagging re-use
+    them); `encoder` (the run's, already loaded) embeds the taxonomy's examples and, for
+    similarity tags in multi-clause comments, the clauses, when `tagging.similarity` is on."""
     logger = get_run_logger()
+    similarity = None
+    if config.tagging.similarity and len(docs):
+        if encoder is None:
+            raise ValueError("tagging.similarity needs the run's encoder passed to tag_task")
+
+        def encode(texts: list[str]) -> np.ndarray:
+            return embedding.embed_texts(encoder, texts, config.embedding_batch_size)
+
+        prototypes = category_similarity.build_prototypes(taxonomy.categories, encode)
+        logger.info(
+            "tag: similarity threshold %.2f from the taxonomy's examples (%s)",
+            prototypes.threshold,
+            prototypes.calibration,
+        )
+        similarity = category_similarity.SimilarityTagging(prototypes, embeddings, encode)
     pain_points.build_tagging_pipeline(nlp, taxonomy)
     head = load_sentiment_head(config)
     labelled = head.predict(embeddings) if head is not None and len(docs) else None
@@ -413,12 +291,14 @@ def tag_task(
         docs["text"].tolist(),
         comment_sentiment=labelled,
         comment_tags=tagger.tags(embeddings) if tagger is not None and len(docs) else None,
+        similarity=similarity,
     )
     logger.info(
-        "tag: %d clauses, %d tags (%d pain points); comment sentiment by %s",
+        "tag: %d clauses, %d tags (%d pain points; by method %s); comment sentiment by %s",
         len(clauses),
         len(tags),
         int(tags["is_pain_point"].sum()),
+        tags["method"].value_counts().to_dict(),
         "head" if head is not None else "VADER",
     )
     return clauses, tags, sentiment
@@ -573,9 +453,12 @@ def write_task(
     registry: topic_registry.Registry,
     config: PipelineConfig,
     run_id: str,
+    model=None,
+    fit_metadata: dict | None = None,
 ) -> tuple[Path, Path]:
     """Parquet per table and report.html in `<out>/<run_id>/`, merge into the DuckDB file,
-    and copy the report to `<out>/report.html` (the latest run's)."""
+    and copy the report to `<out>/report.html` (the latest run's). A refit's BERTopic `model`
+    and `fit_metadata` go to the registry; a transform run keeps the previous ones."""
     validation.validate_outputs(tables)  # a broken contract stops the run before any write
     run_dir = io.write_run_tables(tables, config.out, run_id)
     ids = set().union(
@@ -591,7 +474,10 @@ def write_task(
             "seed": config.seed,
             "threshold": topic_registry.MATCH_THRESHOLD,
             "n_topics": len(registry.topics),
+            "fit": fit_metadata or io.load_registry_metadata(config.out).get("fit"),
         },
+        model=model,
+        embedding_model=encoder_key(config),
     )
     report_path = io.write_text_atomic(run_dir / "report.html", html)
     io.write_text_atomic(Path(config.out) / "report.html", html)

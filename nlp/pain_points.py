@@ -1,6 +1,8 @@
 """Pain-point taxonomy (YAML) and a spaCy component that tags category evidence in a Doc.
 
-The tagger matches seed phrases on lemmas (PhraseMatcher) and token patterns (Matcher); each
+A category is an aspect of a service (waiting, staff manner, ...), matched whether it is
+praised or criticised; a tag is a pain point when its clause is negative. The tagger matches
+seed phrases on lemmas and exact wording (PhraseMatcher) and token patterns (Matcher); each
 match becomes a span in `doc.spans["pain_points"]` labelled with the category id.
 """
 
@@ -18,6 +20,7 @@ from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
+from nlp.category_similarity import SimilarityTagging
 from nlp.schemas import conform
 from nlp.sentiment import (
     NEGATIVE_AT,
@@ -44,6 +47,7 @@ class Category:
     journey_stage: str
     phrases: tuple[str, ...]
     patterns: tuple[tuple[dict[str, Any], ...], ...]
+    examples: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,7 @@ class Taxonomy:
                     "journey_stage": c.journey_stage,
                     "phrases": list(c.phrases),
                     "patterns": [list(p) for p in c.patterns],
+                    "examples": list(c.examples),
                 }
                 for c in self.categories
             ],
@@ -119,6 +124,13 @@ def _category(raw: Any, index: int, origin: str) -> Category:
         isinstance(p, list) and p and all(isinstance(t, dict) for t in p) for p in patterns
     ):
         raise TaxonomyError(f"{where}: patterns must be a list of token-pattern lists")
+    examples = raw.get("examples") or []
+    if not isinstance(examples, list) or any(
+        not isinstance(e, str) or not e.strip() for e in examples
+    ):
+        raise TaxonomyError(
+            f"{where}: examples must be a list of non-empty strings (one example clause each)"
+        )
     return Category(
         id=cid,
         name=str(raw["name"]),
@@ -126,6 +138,7 @@ def _category(raw: Any, index: int, origin: str) -> Category:
         journey_stage=stage,
         phrases=tuple(p.strip() for p in phrases),
         patterns=tuple(tuple(p) for p in patterns),
+        examples=tuple(e.strip() for e in examples),
     )
 
 
@@ -141,12 +154,17 @@ def merge_taxonomies(base: Taxonomy, extra: Taxonomy, mode: str = "extend") -> T
 
 
 class PainPointTagger:
-    """spaCy component: lemma phrase matches and token patterns -> `doc.spans["pain_points"]`."""
+    """spaCy component: phrase and token-pattern matches -> `doc.spans["pain_points"]`.
+
+    A phrase matches on lemmas ("wait" matches "waited") and on its exact lower-cased wording
+    (a phrase's lemmas can differ from the same words in context: "kept informed").
+    """
 
     def __init__(self, nlp: Language, name: str, taxonomy: dict[str, Any]):
         self.name = name
         self.taxonomy = parse_taxonomy(yaml.safe_dump(taxonomy), origin=name)
         self.phrase_matcher = PhraseMatcher(nlp.vocab, attr="LEMMA")
+        self.exact_matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
         self.matcher = Matcher(nlp.vocab, validate=True)
         lemmatise = [
             p for p in nlp.pipe_names if p in ("tok2vec", "tagger", "attribute_ruler", "lemmatizer")
@@ -157,6 +175,7 @@ class PainPointTagger:
             docs = list(nlp.pipe(lowered, disable=disable)) if lowered else []
             if docs:
                 self.phrase_matcher.add(cat.id, docs)
+                self.exact_matcher.add(cat.id, [nlp.make_doc(p) for p in lowered])
             if cat.patterns:
                 try:
                     self.matcher.add(cat.id, [list(p) for p in cat.patterns])
@@ -165,14 +184,29 @@ class PainPointTagger:
 
     def __call__(self, doc: Doc) -> Doc:
         spans = [Span(doc, s, e, label=m) for m, s, e in self.phrase_matcher(doc)]
-        spans += [Span(doc, s, e, label=m) for m, s, e in self.matcher(doc)]
+        spans += [Span(doc, s, e, label=m) for m, s, e in self.exact_matcher(doc)]
+        if len(self.matcher):
+            spans += [Span(doc, s, e, label=m) for m, s, e in self.matcher(doc)]
         # One span per category and place: longest wins among overlaps of the same category.
         by_label: dict[str, list[Span]] = {}
         for span in spans:
             by_label.setdefault(span.label_, []).append(span)
         kept = [_whole_words(s) for group in by_label.values() for s in filter_spans(group)]
+        # Across categories the more specific match wins: "form" (redundant_forms) inside
+        # "online form" (digital_tool_failure) is dropped; partial overlaps keep both.
+        kept = [s for s in kept if not any(_nested(s, o) for o in kept)]
         doc.spans[SPAN_KEY] = sorted(kept, key=lambda s: (s.start, s.label_))
         return doc
+
+
+def _nested(span: Span, other: Span) -> bool:
+    """True when `span` lies inside a longer span `other` of another category."""
+    return (
+        other.label != span.label
+        and other.start <= span.start
+        and span.end <= other.end
+        and len(other) > len(span)
+    )
 
 
 def _whole_words(span: Span) -> Span:
@@ -206,6 +240,7 @@ def tag_comments(
     batch_size: int = 256,
     comment_sentiment: tuple[Sequence[str], Sequence[float]] | None = None,
     comment_tags: Sequence[Sequence[tuple[str, float]]] | None = None,
+    similarity: SimilarityTagging | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Clauses with sentiment, pain-point tags with evidence, and comment sentiment.
 
@@ -217,8 +252,15 @@ def tag_comments(
     `comment_tags` (per comment: (category, probability) from a `CategoryHead`) add a tag for
     each category the rules did not find in that comment, with `method = 'head'`; its evidence is
     the comment's only clause, or the whole comment when it has several.
+
+    `similarity` adds, for a comment whose embedding is close enough to a category that neither
+    rules nor head found there, a tag with `method = 'similarity'` and the cosine as `score`;
+    its evidence is the clause most similar to the category (clauses of multi-clause comments
+    are embedded for that, in one batch).
     """
     clause_rows, tag_rows, sent_rows = [], [], []
+    similar = similarity.prototypes.tags(similarity.embeddings) if similarity else None
+    pending: list[tuple[int, str, list[Clause], list[float], str]] = []
     disable = [p for p in ("ner",) if p in nlp.pipe_names]
     docs = nlp.pipe(texts, batch_size=batch_size, disable=disable)
     for i, (cid, doc) in enumerate(zip(comment_ids, docs, strict=True)):
@@ -243,9 +285,6 @@ def tag_comments(
         for span in doc.spans[SPAN_KEY]:
             idx = _clause_of(clauses, span.start_char)
             clause_score = scores[idx] if idx is not None else score
-            negative = clause_score <= NEGATIVE_AT or (
-                label == "negative" and clause_score < POSITIVE_AT
-            )
             tag_rows.append(
                 {
                     "comment_id": cid,
@@ -255,14 +294,19 @@ def tag_comments(
                     "end": span.end_char,
                     "evidence": span.text,
                     "score": 1.0,
-                    "is_pain_point": negative,
+                    "is_pain_point": _is_pain(clause_score, label),
                     "method": "rule",
                 }
             )
-        ruled = {span.label_ for span in doc.spans[SPAN_KEY]}
-        for category, prob in comment_tags[i] if comment_tags is not None else ():
-            if category in ruled:
+        found = {span.label_ for span in doc.spans[SPAN_KEY]}
+        extra = [(c, p, "head") for c, p in (comment_tags[i] if comment_tags is not None else ())]
+        extra += [(c, p, "similarity") for c, p in (similar[i] if similar is not None else ())]
+        for category, prob, method in extra:
+            if category in found:
                 continue
+            found.add(category)
+            if method == "similarity" and len(clauses) > 1:
+                pending.append((len(tag_rows), category, clauses, scores, label))
             whole = len(clauses) != 1
             start, end = (0, len(doc.text)) if whole else (clauses[0].start, clauses[0].end)
             clause_score = score if whole else scores[0]
@@ -276,14 +320,42 @@ def tag_comments(
                     "evidence": doc.text[start:end],
                     "score": prob,
                     "is_pain_point": label == "negative" or clause_score <= NEGATIVE_AT,
-                    "method": "head",
+                    "method": method,
                 }
             )
+    if pending and similarity is not None:
+        _similar_clauses(tag_rows, pending, similarity)
     return (
         conform(pd.DataFrame(clause_rows), "clauses"),
         conform(pd.DataFrame(tag_rows), "pain_points"),
         conform(pd.DataFrame(sent_rows), "sentiment"),
     )
+
+
+def _is_pain(clause_score: float, comment_label: str) -> bool:
+    """A negative clause, or a neutral one inside a negative comment."""
+    return clause_score <= NEGATIVE_AT or (
+        comment_label == "negative" and clause_score < POSITIVE_AT
+    )
+
+
+def _similar_clauses(
+    tag_rows: list[dict], pending: list[tuple], similarity: SimilarityTagging
+) -> None:
+    """Point each pending similarity tag at its comment's clause most similar to the category."""
+    vectors = similarity.encode([c.text for _, _, clauses, _, _ in pending for c in clauses])
+    offset = 0
+    for row, category, clauses, scores, label in pending:
+        k = similarity.prototypes.best_clause(category, vectors[offset : offset + len(clauses)])
+        offset += len(clauses)
+        clause = clauses[k]
+        tag_rows[row].update(
+            clause_index=clause.index,
+            start=clause.start,
+            end=clause.end,
+            evidence=clause.text,
+            is_pain_point=_is_pain(scores[k], label),
+        )
 
 
 def _clause_of(clauses: list[Clause], char: int) -> int | None:

@@ -85,6 +85,9 @@ def topic_sections(
                 "top_words": row.top_words,
                 "size": int(row.size),
                 "status": row.status,
+                "guided_name": name
+                if isinstance(name := getattr(row, "guided_name", None), str)
+                else None,
                 "stats": _records(csat.loc[[row.topic_id]].reset_index())[0]
                 if row.topic_id in csat.index
                 else {},

@@ -72,6 +72,7 @@ TABLES: dict[str, dict[str, str]] = {
         "last_seen_run": STR,
         "parent_topic_id": INT,
         "representative_ids": STR,
+        "guided_name": STR,  # the guided theme (taxonomy category / zero-shot name) it matched
     },
     "comment_topics": {"comment_id": STR, "topic_id": INT, "score": FLOAT},
     "sentiment": {"comment_id": STR, "label": STR, "score": FLOAT},
@@ -92,7 +93,7 @@ TABLES: dict[str, dict[str, str]] = {
         "evidence": STR,
         "score": FLOAT,
         "is_pain_point": BOOL,
-        "method": STR,  # rule (span match) / head (supervised comment-level tagger)
+        "method": STR,  # rule (span match) / head (supervised head) / similarity (embedding)
     },
     "scores": {
         "comment_id": STR,
@@ -154,6 +155,8 @@ TABLES: dict[str, dict[str, str]] = {
         "npmi": FLOAT,
         "topic_diversity": FLOAT,
         "stability_ari": FLOAT,
+        "largest_topic_share": FLOAT,
+        "median_topic_size": FLOAT,
         "nps": FLOAT,
         "emerging_themes": INT,
         "status": STR,

@@ -101,6 +101,7 @@ def match_topics(
                     old.loc[new_id, "parent_topic_id"] if known else parent.get(int(row.topic_id))
                 ),
                 "representative_ids": row.representative_ids,
+                "guided_name": getattr(row, "guided_name", None),
             }
         )
         cents_out.append(new_centroids[r])

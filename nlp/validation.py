@@ -96,7 +96,11 @@ _OUTPUT_CHECKS: dict[str, dict[str, list[pa.Check]]] = {
         "score": [_between(-1, 1)],
     },
     "clauses": {"start": [_between(0, MAX_TEXT_CHARS)], "end": [_between(1, MAX_TEXT_CHARS)]},
-    "pain_points": {"start": [_between(0, MAX_TEXT_CHARS)], "end": [_between(1, MAX_TEXT_CHARS)]},
+    "pain_points": {
+        "start": [_between(0, MAX_TEXT_CHARS)],
+        "end": [_between(1, MAX_TEXT_CHARS)],
+        "method": [_one_of("rule", "head", "similarity")],
+    },
     "scores": {"score_0_100": [_between(0, 100)]},
     "topic_csat": {"share": [_between(0, 1)], "n": [_between(0, float("inf"))]},
     "pain_point_csat": {"share": [_between(0, 1)], "n": [_between(0, float("inf"))]},

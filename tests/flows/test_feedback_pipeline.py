@@ -66,6 +66,8 @@ def runs(prefect_backend, tiny_inputs, tmp_path_factory):
     third = feedback_pipeline_flow(
         config.model_copy(update={"run_id": "run3", "comments": later / "comments.csv"})
     )
+    registry_meta = out / "models" / "topic_registry" / "metadata.json"
+    meta_after_transform = json.loads(registry_meta.read_text())
     # Night 4: the same input with --retrain: topics are refit, ids mapped through the registry.
     fourth = feedback_pipeline_flow(
         config.model_copy(
@@ -81,6 +83,7 @@ def runs(prefect_backend, tiny_inputs, tmp_path_factory):
         "second": second,
         "third": third,
         "fourth": fourth,
+        "meta_after_transform": meta_after_transform,
         "counts_after_first": snapshot,
         "edited_id": comments.loc[1, "id"],
         "fresh_ids": list(fresh["id"]),
@@ -358,6 +361,27 @@ def test_feedback_pipeline_incremental_run_processes_only_new_and_changed_rows(r
     topics = _table(out, "topics", "run4")
     assert set(topics["status"]) <= {"active", "emerging", "dormant"}
     assert topics["first_seen_run"].isin(["run1", "run4"]).all()
+
+
+def test_feedback_pipeline_saves_the_fitted_bertopic_model_with_metadata(runs):
+    from bertopic import BERTopic
+
+    from nlp.embedding import load_encoder
+
+    registry = runs["out"] / "models" / "topic_registry"
+    # a transform run keeps the last fit's model and metadata; a refit replaces them
+    assert runs["meta_after_transform"]["fit"]["fitted_run"] == "run1"
+    meta = json.loads((registry / "metadata.json").read_text())
+    fit = meta["fit"]
+    assert fit["fitted_run"] == "run4" and fit["seed"] == 42
+    assert len(fit["data_fingerprint"]) == 16 and fit["versions"]["bertopic"]
+    assert fit["metrics"]["n_topics"] == runs["fourth"].summary["n_topics"]
+    files = {p.name for p in (registry / "bertopic").iterdir()}
+    assert {"topic_embeddings.safetensors", "ctfidf.safetensors", "config.json"} <= files
+    assert not any(p.suffix in (".pkl", ".pickle", ".joblib") for p in registry.rglob("*"))
+    model = BERTopic.load(str(registry / "bertopic"), embedding_model=load_encoder())
+    assigned, _ = model.transform(["The phone line was engaged for two days."])
+    assert len(assigned) == 1 and assigned[0] in set(model.topic_sizes_)
 
 
 def test_feedback_pipeline_runs_with_another_encoder_and_keys_state_by_it(tiny_inputs, tmp_path):

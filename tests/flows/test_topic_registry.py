@@ -81,6 +81,12 @@ def test_topic_registry_round_trips_and_refuses_pickle_and_other_encoders(tmp_pa
     np.testing.assert_array_equal(back.centroids, reg.centroids)
     with pytest.raises(io.ModelFileError, match="enc-a"):
         io.load_registry(tmp_path, "enc-b", 16)
+    nested = io.registry_dir(tmp_path) / "bertopic"
+    nested.mkdir()
+    (nested / "topic_model.pkl").write_bytes(b"\x80\x04")
+    with pytest.raises(io.ModelFileError, match="bertopic/topic_model.pkl"):
+        io.load_registry(tmp_path, "enc-a", 16)
+    (nested / "topic_model.pkl").unlink()
     (io.registry_dir(tmp_path) / "model.pkl").write_bytes(b"\x80\x04")
     with pytest.raises(io.ModelFileError, match="pickle"):
         io.load_registry(tmp_path, "enc-a", 16)

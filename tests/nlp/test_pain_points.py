@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+import yaml
 
 from nlp.pain_points import (
     TaxonomyError,
@@ -80,8 +81,8 @@ def test_pain_points_custom_taxonomy_replaces_default(spacy_nlp):
 def test_pain_points_head_tags_add_evidence_without_duplicating_rules(tagging_nlp):
     texts = [
         "I waited 4 hours and the receptionist was rude.",  # rules find both categories
-        "Nobody ever explained what the letter meant.",  # one clause, no rule match
-        "The nurse was fine. Nobody explained the results, but parking was easy.",
+        "Nobody ever said what the note meant.",  # one clause, no rule match
+        "The nurse was fine. Nobody said what the results meant, but parking was easy.",
     ]
     head = [
         [("slow_process", 0.9)],
@@ -101,9 +102,7 @@ def test_pain_points_head_tags_add_evidence_without_duplicating_rules(tagging_nl
     b = tags[tags["comment_id"] == "b"].iloc[0]
     assert b["method"] == "head" and b["score"] == 0.7 and b["clause_index"] == 0
     assert (
-        b["evidence"]
-        == texts[1][b["start"] : b["end"]]
-        == "Nobody ever explained what the letter meant"
+        b["evidence"] == texts[1][b["start"] : b["end"]] == "Nobody ever said what the note meant"
     )
     assert b["is_pain_point"]  # the comment is negative
     c = tags[(tags["comment_id"] == "c") & (tags["method"] == "head")].iloc[0]
@@ -129,3 +128,150 @@ def test_pain_points_category_head_trains_thresholds_and_round_trips(tmp_path):
         CategoryHead.load(tmp_path / "h", "minilm")
     with pytest.raises(ValueError, match="fewer than 5 positive"):
         train_category_head(X[:40], Y[:40] & False, ["slow_process", "staff_attitude"], "toy")
+
+
+WITH_EXAMPLES = """
+version: 3
+categories:
+  - id: parking
+    name: Parking
+    description: Parking spaces and the car park.
+    phrases: [car park]
+    examples: [No parking spaces left., Parking was easy., The parking spaces cost too much.]
+  - id: noise
+    name: Noise
+    description: Noise and quiet in the building.
+    phrases: [too loud]
+    examples: [The room was noisy., Loud music all day., A quiet and calm place.]
+"""
+_TOY_WORDS = {
+    "parking": 0,
+    "car": 0,
+    "spaces": 0,
+    "noisy": 1,
+    "noise": 1,
+    "loud": 1,
+    "quiet": 1,
+    "music": 1,
+}
+
+
+def _toy_encode(texts):
+    """A stand-in sentence encoder: parking words, noise words, everything else."""
+    import numpy as np
+
+    out = np.zeros((len(texts), 3), dtype="float32")
+    for i, text in enumerate(texts):
+        for word in text.lower().replace(".", " ").split():
+            out[i, _TOY_WORDS.get(word, 2)] += 1.0 if word in _TOY_WORDS else 0.2
+    return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+
+def test_pain_points_examples_validate_and_round_trip():
+    tax = parse_taxonomy(WITH_EXAMPLES, "mine.yaml")
+    assert tax.categories[0].examples == (
+        "No parking spaces left.",
+        "Parking was easy.",
+        "The parking spaces cost too much.",
+    )
+    assert parse_taxonomy(CUSTOM).categories[0].examples == ()  # the key is optional
+    again = parse_taxonomy(yaml.safe_dump(tax.to_dict()))
+    assert again == tax and again.to_dict()["categories"][1]["examples"][0] == "The room was noisy."
+    assert all(c.examples for c in parse_taxonomy(default_taxonomy_text()).categories)
+    for bad in ("examples: [ok, '  ']", "examples: just one string", "examples: [1, 2]"):
+        text = f"categories:\n  - {{id: x, name: X, description: d, phrases: [a], {bad}}}"
+        with pytest.raises(TaxonomyError, match=r"mine\.yaml: category 'x': examples must be"):
+            parse_taxonomy(text, "mine.yaml")
+
+
+def test_pain_points_aspect_phrase_tags_praise_and_complaint(tagging_nlp):
+    texts = ["The receptionist was friendly and helpful.", "The receptionist was rude to me."]
+    _, tags, _ = tag_comments(tagging_nlp, SentimentScorer(), ["good", "bad"], texts)
+    staff = tags[tags["category"] == "staff_attitude"].set_index("comment_id")
+    assert set(staff.index) == {"good", "bad"}
+    assert not staff.loc[["good"], "is_pain_point"].any()
+    assert staff.loc[["bad"], "is_pain_point"].all()
+
+
+def test_pain_points_default_taxonomy_tags_a_mixed_comment(tagging_nlp):
+    text = "The staff were lovely but I waited four hours for a call back"
+    _, tags, _ = tag_comments(tagging_nlp, SentimentScorer(), ["m"], [text])
+    pain = tags.groupby("category")["is_pain_point"].agg(["any", "all"])
+    assert not pain.loc["staff_attitude", "any"]
+    assert pain.loc["slow_process", "all"]
+    assert (tags["method"] == "rule").all()
+
+
+def test_pain_points_similarity_tags_exact_evidence_and_not_where_a_rule_found_it(spacy_nlp):
+    from flows.tasks import load_spacy
+    from nlp.category_similarity import SimilarityTagging, build_prototypes
+
+    tax = parse_taxonomy(WITH_EXAMPLES)
+    nlp = build_tagging_pipeline(load_spacy(), tax)
+    protos = build_prototypes(tax.categories, _toy_encode)
+    assert 0.1 <= protos.threshold < 0.9 and protos.calibration["n_examples"] == 6
+    texts = [
+        "The car park was full. Parking spaces were hard to get.",  # the rule finds parking
+        "Nice building. Parking spaces were hard to get, sadly.",  # several clauses, no rule
+        "Loud music all night",  # one clause, no rule
+        "Nothing else to say",  # close to no category
+    ]
+    _, tags, _ = tag_comments(
+        nlp,
+        SentimentScorer(),
+        ["a", "b", "c", "d"],
+        texts,
+        comment_sentiment=(["neutral", "negative", "negative", "neutral"], [0.0, -0.5, -0.4, 0.0]),
+        similarity=SimilarityTagging(protos, _toy_encode(texts), _toy_encode),
+    )
+    assert list(tags.loc[tags["comment_id"] == "a", "method"]) == ["rule"]
+    similar = tags[tags["method"] == "similarity"].set_index("comment_id")
+    assert list(similar.index) == ["b", "c"]
+    assert list(similar["category"]) == ["parking", "noise"]
+    assert similar.loc["b", "evidence"] == "Parking spaces were hard to get, sadly"
+    assert similar.loc["b", "clause_index"] == 1
+    assert similar.loc["c", "evidence"] == "Loud music all night"
+    for cid, row in similar.iterrows():
+        text = texts[ord(cid) - ord("a")]
+        assert text[row["start"] : row["end"]] == row["evidence"]
+        assert protos.threshold <= row["score"] <= 1.0
+    assert similar["is_pain_point"].all()  # negative comments
+
+
+def test_pain_points_similarity_needs_examples_and_is_off_by_default():
+    from flows.config import ConfigError, load_config
+    from nlp.category_similarity import build_prototypes
+
+    with pytest.raises(ValueError, match="needs `examples` in at least two"):
+        build_prototypes(parse_taxonomy(CUSTOM).categories, _toy_encode)
+    assert load_config(None).tagging.similarity is False
+    assert load_config(None, tagging={"similarity": True}).tagging.similarity is True
+    with pytest.raises(ConfigError, match="similar"):
+        load_config(None, tagging={"similar": True})
+
+
+@pytest.mark.slow
+def test_pain_points_default_prototypes_calibrate_on_the_real_encoder():
+    import numpy as np
+
+    from nlp import embedding
+    from nlp.category_similarity import build_prototypes
+
+    encoder = embedding.load_encoder()
+    tax = parse_taxonomy(default_taxonomy_text())
+    protos = build_prototypes(tax.categories, lambda t: embedding.embed_texts(encoder, t))
+    assert 0.3 <= protos.threshold <= 0.6
+    assert protos.calibration["loo_top1_accuracy"] > 0.5
+    vectors = embedding.embed_texts(
+        encoder, ["The woman at the front desk could not have been nicer to us"]
+    )
+    [[(category, cosine)]] = protos.tags(vectors)
+    assert category == "staff_attitude" and cosine >= protos.threshold
+    assert np.isclose(np.linalg.norm(protos.vectors, axis=1), 1).all()
+
+
+def test_pain_points_longer_match_of_another_category_wins(tagging_nlp):
+    text = "The online form was short and the app is user friendly."
+    _, tags, _ = tag_comments(tagging_nlp, SentimentScorer(), ["f"], [text])
+    assert "online form" in set(tags["evidence"])
+    assert not {"redundant_forms", "staff_attitude"} & set(tags["category"])

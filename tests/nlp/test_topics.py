@@ -6,16 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nlp.topics import (
+from nlp.topic_quality import (
     QualityThresholds,
-    TopicParams,
-    fit_topics,
     npmi_coherence,
     quality_issues,
-    skip_reason,
+    size_distribution,
     topic_diversity,
-    topic_label,
 )
+from nlp.topics import TopicParams, fit_topics, skip_reason, topic_label
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
 
@@ -37,6 +35,12 @@ def test_topics_labels_diversity_npmi_and_quality():
     assert -1 <= apart < together <= 1
     issues = quality_issues({"unassigned_share": 0.4, "stability_ari": 0.9}, QualityThresholds())
     assert issues == ["unassigned_share 0.40 > 0.25"]
+    table = pd.DataFrame({"size": [60, 30, 10, 0, None]})  # dormant topics do not count
+    assert size_distribution(table) == {"largest_topic_share": 0.6, "median_topic_size": 30.0}
+    assert size_distribution(table.iloc[3:]) == {
+        "largest_topic_share": None,
+        "median_topic_size": None,
+    }
 
 
 @pytest.mark.slow
