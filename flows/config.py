@@ -124,7 +124,9 @@ class PipelineConfig(_Frozen):
     quality: QualityConfig = QualityConfig()
     drivers: DriversConfig = DriversConfig()
     encoder: Literal["minilm", "minilm-onnx", "minilm-onnx-int8", "model2vec"] = Field(
-        "minilm", description="sentence encoder option (see nlp/embedding.py, bench/README.md)"
+        "minilm-onnx",
+        description="sentence encoder option (see nlp/embedding.py, bench/README.md); "
+        "minilm-onnx gives minilm's vectors 2.4x faster",
     )
     embedding_model_path: Path | None = None
     embedding_batch_size: int = 64

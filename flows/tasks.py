@@ -84,8 +84,9 @@ def load_models_task(config: PipelineConfig) -> tuple[Language, object]:
 
 
 def encoder_key(config: PipelineConfig) -> str:
-    """The id of the configured encoder: keys the embedding cache, registry and heads."""
-    return embedding.ENCODER_IDS[config.encoder]
+    """The embedding space of the configured encoder: keys the embedding cache, registry and
+    heads (`minilm` and `minilm-onnx` share one, see nlp.embedding.SPACE_IDS)."""
+    return embedding.SPACE_IDS[config.encoder]
 
 
 @task(name="ingest", retries=2, retry_delay_seconds=5, **STAGE)

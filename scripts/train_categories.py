@@ -63,7 +63,7 @@ def main() -> None:
         X,
         labels.to_numpy(),
         list(cmap),
-        embedding.ENCODER_IDS[args.encoder],
+        embedding.SPACE_IDS[args.encoder],
         c=args.c,
         trained_on=args.data.name,
         label_map={k: list(v) for k, v in cmap.items()},

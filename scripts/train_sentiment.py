@@ -52,7 +52,7 @@ def main() -> None:
     head = train_head(
         X,
         train["gold"].tolist(),
-        embedding.ENCODER_IDS[args.encoder],
+        embedding.SPACE_IDS[args.encoder],
         c=args.c,
         trained_on=args.data.name,
         label_column=args.label,

@@ -69,11 +69,10 @@ def runs(prefect_backend, tiny_inputs, tmp_path_factory):
     registry_meta = out / "models" / "topic_registry" / "metadata.json"
     meta_after_transform = json.loads(registry_meta.read_text())
     # Night 4: the same input with --retrain: topics are refit, ids mapped through the registry.
-    fourth = feedback_pipeline_flow(
-        config.model_copy(
-            update={"run_id": "run4", "comments": later / "comments.csv", "retrain": True}
-        )
+    config4 = config.model_copy(
+        update={"run_id": "run4", "comments": later / "comments.csv", "retrain": True}
     )
+    fourth = feedback_pipeline_flow(config4)
     for logger in watched:
         logger.removeHandler(handler)
     return {
@@ -83,6 +82,7 @@ def runs(prefect_backend, tiny_inputs, tmp_path_factory):
         "second": second,
         "third": third,
         "fourth": fourth,
+        "config4": config4,
         "meta_after_transform": meta_after_transform,
         "counts_after_first": snapshot,
         "edited_id": comments.loc[1, "id"],
@@ -386,7 +386,7 @@ def test_feedback_pipeline_saves_the_fitted_bertopic_model_with_metadata(runs):
 
 def test_feedback_pipeline_runs_with_another_encoder_and_keys_state_by_it(tiny_inputs, tmp_path):
     from flows.feedback_pipeline import feedback_pipeline_flow
-    from nlp.embedding import ENCODER_IDS
+    from nlp.embedding import SPACE_IDS
 
     root = tiny_inputs["root"]
     config = PipelineConfig(
@@ -395,14 +395,35 @@ def test_feedback_pipeline_runs_with_another_encoder_and_keys_state_by_it(tiny_i
         out=tmp_path,
         dataset="nhs",
         score_scale=NHS_FFT,
-        encoder="minilm-onnx",
-        run_id="onnx1",
+        encoder="minilm-onnx-int8",
+        run_id="int8",
     )
     result = feedback_pipeline_flow(config)
     assert result.summary["status"] in ("ok", "degraded") and result.summary["n_topics"] > 0
-    onnx_id = ENCODER_IDS["minilm-onnx"]
     meta = json.loads((tmp_path / "models" / "topic_registry" / "metadata.json").read_text())
-    assert meta["encoder"] == onnx_id  # the registry refuses a run with another encoder
-    assert (tmp_path / "models" / "encoders" / "minilm-onnx").is_dir()  # exported once, locally
-    sentiment = _table(tmp_path, "sentiment", "onnx1")
-    assert sentiment["label"].notna().all()  # VADER fallback: the head is MiniLM-torch only
+    assert meta["encoder"] == SPACE_IDS["minilm-onnx-int8"]  # refused by other spaces' runs
+    assert (tmp_path / "models" / "encoders" / "minilm-onnx-int8").is_dir()  # built locally
+    sentiment = _table(tmp_path, "sentiment", "int8")
+    assert sentiment["label"].notna().all()  # VADER fallback: the head is MiniLM's space only
+
+
+def test_feedback_pipeline_default_onnx_and_torch_share_state_and_heads(runs, tmp_path):
+    import shutil
+
+    from flows.feedback_pipeline import feedback_pipeline_flow
+    from nlp.embedding import MODEL_ID
+
+    # the default encoder is ONNX fp32: it used the shipped sentiment head (same space as torch)
+    assert PipelineConfig().encoder == "minilm-onnx"
+    assert any("comment sentiment by head" in r for r in runs["log_records"])
+    out = tmp_path / "out"
+    shutil.copytree(runs["out"], out)
+    meta = json.loads((out / "models" / "topic_registry" / "metadata.json").read_text())
+    assert meta["encoder"] == MODEL_ID
+    # torch MiniLM continues from the ONNX run's registry and cache: nothing new, nothing refit
+    config = runs["config4"].model_copy(
+        update={"out": out, "encoder": "minilm", "run_id": "torch", "retrain": False}
+    )
+    torch_run = feedback_pipeline_flow(config).summary
+    assert torch_run["rows_new"] == 0 and torch_run["stability_ari"] is None
+    assert torch_run["n_topics"] == runs["fourth"].summary["n_topics"]

@@ -11,6 +11,7 @@ from nlp.embedding import (
     ENCODER_IDS,
     ENCODERS,
     MODEL_ID,
+    SPACE_IDS,
     chunk_words,
     default_model_path,
     embed_texts,
@@ -101,6 +102,9 @@ def test_encoder_options_have_distinct_ids_and_minilm_keeps_the_old_one():
     assert len(set(ENCODER_IDS.values())) == len(ENCODERS)
     assert ENCODER_IDS["minilm"] == MODEL_ID  # existing caches and registries stay valid
     assert encoder_id(object()) == MODEL_ID
+    # ONNX fp32 shares torch's space (state and heads); the others have their own
+    assert SPACE_IDS["minilm-onnx"] == SPACE_IDS["minilm"] == MODEL_ID
+    assert len({SPACE_IDS[n] for n in ("minilm", "minilm-onnx-int8", "model2vec")}) == 3
 
 
 def test_embedding_loader_names_a_missing_model(tmp_path):
