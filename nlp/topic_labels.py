@@ -29,7 +29,9 @@ if TYPE_CHECKING:
 # The vectoriser's token rule: a letter, then letters, apostrophes or hyphens (2+ characters).
 TOKEN_PATTERN = r"(?u)\b[a-zA-Z][a-zA-Z'-]+\b"
 _TOKEN = re.compile(r"[a-zA-Z][a-zA-Z'-]+")
-_REDACTED = re.compile(r"\[[A-Z_]+\]")  # PII placeholders such as [PERSON] are not words
+# PII placeholders ([PERSON]) and editors' marks in published data ([Name redacted],
+# [word unreadable]) are not words people wrote.
+_REDACTED = re.compile(r"\[(?:[A-Z_]+|[A-Za-z ]*(?:redacted|unreadable|illegible))\]", re.I)
 # The tagger listens to tok2vec, so it must run too; the parser and NER are not needed.
 LEMMA_PIPES = ("tok2vec", "tagger", "attribute_ruler", "lemmatizer")
 _STOP = frozenset(STOP_WORDS)

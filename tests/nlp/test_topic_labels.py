@@ -52,12 +52,19 @@ def _hash_encode(texts: list[str]) -> np.ndarray:
 
 def test_topic_labels_lemmatiser_maps_wait_forms_and_drops_stop_words(spacy_nlp):
     tokens = lemmatise_docs(
-        spacy_nlp, ["I waited for hours.", "We were waiting in A&E", "[PERSON] was lovely"]
+        spacy_nlp,
+        [
+            "I waited for hours.",
+            "We were waiting in A&E",
+            "[PERSON] was lovely",
+            "[Name redacted] said [word unreadable] kindly",
+        ],
     )
     assert tokens.terms[0].split() == ["wait", "hour", BREAK]
     assert tokens.surface[0].split() == ["waited", "hours", BREAK]
     assert tokens.terms[1].split()[0] == "wait"
     assert tokens.terms[2] == f"lovely {BREAK}"  # the PII placeholder is not a word
+    assert tokens.terms[3] == f"say kindly {BREAK}"  # nor are editors' marks in the data
     words = {w for doc in tokens.terms for w in doc.split()}
     assert not words & set(STOP_WORDS)
     for terms, surface in zip(tokens.terms, tokens.surface, strict=True):
