@@ -6,7 +6,8 @@
 
 Sentiment: macro-F1, per-class F1 and a confusion matrix for a majority baseline, raw VADER,
 the pipeline's clause lexicon (VADER + service lexicon, mixed clauses -> neutral) and the
-pipeline's default (the sentiment head on the shared sentence embeddings), all in one run.
+pipeline's default (the sentiment head: shared sentence embedding + clause features) and the
+head's embedding regression alone, all in one run.
 Tagging: per category precision/recall/F1 and micro/macro F1 of the rule tagger, similarity
 tagging alone (taxonomy prototypes vs comment embeddings, threshold calibrated on the
 taxonomy's own examples), rules + similarity, and the optional supervised head, with a YAML
@@ -34,7 +35,8 @@ from flows.tasks import load_spacy  # noqa: E402
 from nlp import category_similarity, embedding, pain_points  # noqa: E402
 from nlp.category_head import CategoryHead  # noqa: E402
 from nlp.evaluation import holdout_mask, map_labels, parse_label_map  # noqa: E402
-from nlp.sentiment import HEAD_DIR, LABELS, SentimentHead, SentimentScorer, sentiment_label  # noqa: E402
+from nlp.sentiment import SentimentScorer, sentiment_label  # noqa: E402
+from nlp.sentiment_head import HEAD_DIR, LABELS, SentimentHead  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
 
@@ -80,14 +82,13 @@ def evaluate(df: pd.DataFrame, args, nlp, encoder, head, train_labels: pd.Series
     taxonomy = pain_points.parse_taxonomy(pain_points.default_taxonomy_text())
     tagging_nlp = pain_points.build_tagging_pipeline(nlp, taxonomy)
     t0, c0 = time.perf_counter(), time.process_time()
-    head_labels, head_scores = head.predict(X)
     category_head = getattr(args, "category_head_model", None)
-    _, tags, _ = pain_points.tag_comments(
+    _, tags, by_head = pain_points.tag_comments(
         tagging_nlp,
         scorer,
         df["_id"].tolist(),
         texts,
-        comment_sentiment=(head_labels, head_scores),
+        comment_sentiment=head.labeller(X),
         comment_tags=category_head.tags(X) if category_head is not None else None,
     )
     t_tag, c_tag = time.perf_counter() - t0, time.process_time() - c0
@@ -103,13 +104,12 @@ def evaluate(df: pd.DataFrame, args, nlp, encoder, head, train_labels: pd.Series
     t_proto = time.perf_counter() - t0
     encoded.clear()
     t0, c0 = time.perf_counter(), time.process_time()
-    head_labels, head_scores = head.predict(X)
     _, hybrid, _ = pain_points.tag_comments(
         tagging_nlp,
         scorer,
         df["_id"].tolist(),
         texts,
-        comment_sentiment=(head_labels, head_scores),
+        comment_sentiment=head.labeller(X),
         similarity=category_similarity.SimilarityTagging(prototypes, X, encode),
     )
     t_hybrid, c_hybrid = time.perf_counter() - t0, time.process_time() - c0
@@ -141,7 +141,12 @@ def evaluate(df: pd.DataFrame, args, nlp, encoder, head, train_labels: pd.Series
             sentiment_report(
                 "pipeline lexicon (clauses, mixed→neutral)", gold, lexicon["label"].to_numpy()
             ),
-            sentiment_report("pipeline head (default)", gold, np.asarray(head_labels)),
+            sentiment_report(
+                "head's embedding regression alone",
+                gold,
+                np.array(LABELS)[head.embedding_probabilities(X).argmax(axis=1)],
+            ),
+            sentiment_report("pipeline head (default)", gold, by_head["label"].to_numpy()),
         ]
         print("| method | macro-F1 | F1 negative | F1 neutral | F1 positive |")
         print("|---|---:|---:|---:|---:|")

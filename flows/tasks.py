@@ -35,7 +35,8 @@ from nlp import (
 )
 from nlp.category_head import CategoryHead
 from nlp.schemas import COMMENT_KEYED, TABLES, conform
-from nlp.sentiment import HEAD_DIR, SentimentHead, SentimentScorer
+from nlp.sentiment import SentimentScorer
+from nlp.sentiment_head import HEAD_DIR, SentimentHead
 
 STAGE = {"persist_result": False, "cache_policy": NO_CACHE}
 ANALYSED_KINDS = ("comment", "transcript_turn")
@@ -274,7 +275,7 @@ def tag_task(
         similarity = category_similarity.SimilarityTagging(prototypes, embeddings, encode)
     pain_points.build_tagging_pipeline(nlp, taxonomy)
     head = load_sentiment_head(config)
-    labelled = head.predict(embeddings) if head is not None and len(docs) else None
+    labelled = head.labeller(embeddings) if head is not None and len(docs) else None
     tagger = (
         CategoryHead.load(config.category_head, encoder_key(config))
         if config.category_head

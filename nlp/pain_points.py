@@ -8,7 +8,7 @@ match becomes a span in `doc.spans["pain_points"]` labelled with the category id
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -27,12 +27,15 @@ from nlp.sentiment import (
     POSITIVE_AT,
     Clause,
     SentimentScorer,
+    parse_comments,
     sentiment_label,
     split_clauses,
 )
 
 SPAN_KEY = "pain_points"
 JOURNEY_STAGES = ("learn", "apply", "use")
+# (comment index, text, clauses, clause scores) -> (label, score): `SentimentHead.labeller`.
+CommentLabel = Callable[[int, str, list[Clause], list[float]], tuple[str, float]]
 
 
 class TaxonomyError(ValueError):
@@ -238,16 +241,17 @@ def tag_comments(
     comment_ids: Sequence[str],
     texts: Sequence[str],
     batch_size: int = 256,
-    comment_sentiment: tuple[Sequence[str], Sequence[float]] | None = None,
+    comment_sentiment: tuple[Sequence[str], Sequence[float]] | CommentLabel | None = None,
     comment_tags: Sequence[Sequence[tuple[str, float]]] | None = None,
     similarity: SimilarityTagging | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Clauses with sentiment, pain-point tags with evidence, and comment sentiment.
 
-    `comment_sentiment` (labels, scores) from a `SentimentHead` labels whole comments; without
-    it the clause scorer labels them too. A tag `is_pain_point` when its clause is negative, or
-    neutral inside a negative comment. Offsets are character offsets into the given (redacted)
-    text.
+    `comment_sentiment` labels whole comments: (labels, scores) given in advance, or a
+    `SentimentHead.labeller`, called with each comment's clauses; without it the clause scorer
+    labels them too. Sentences come from `parse_comments` (spaCy's senter, not the parser).
+    A tag `is_pain_point` when its clause is negative, or neutral inside a negative comment.
+    Offsets are character offsets into the given (redacted) text.
 
     `comment_tags` (per comment: (category, probability) from a `CategoryHead`) add a tag for
     each category the rules did not find in that comment, with `method = 'head'`; its evidence is
@@ -261,15 +265,16 @@ def tag_comments(
     clause_rows, tag_rows, sent_rows = [], [], []
     similar = similarity.prototypes.tags(similarity.embeddings) if similarity else None
     pending: list[tuple[int, str, list[Clause], list[float], str]] = []
-    disable = [p for p in ("ner",) if p in nlp.pipe_names]
-    docs = nlp.pipe(texts, batch_size=batch_size, disable=disable)
+    docs = parse_comments(nlp, texts, batch_size)
     for i, (cid, doc) in enumerate(zip(comment_ids, docs, strict=True)):
         clauses = split_clauses(doc)
         scores = [scorer.score(c.text) for c in clauses]
-        if comment_sentiment is not None:
-            label, score = comment_sentiment[0][i], float(comment_sentiment[1][i])
-        else:
+        if comment_sentiment is None:
             label, score = scorer.comment_sentiment(doc.text, scores)
+        elif callable(comment_sentiment):
+            label, score = comment_sentiment(i, doc.text, clauses, scores)
+        else:
+            label, score = comment_sentiment[0][i], float(comment_sentiment[1][i])
         sent_rows.append({"comment_id": cid, "label": label, "score": score})
         for clause, s in zip(clauses, scores, strict=True):
             clause_rows.append(

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import pytest
-
 from nlp.sentiment import SentimentScorer, sentiment_label, split_clauses
 
 
@@ -22,66 +20,31 @@ def test_sentiment_negation_and_mixed():
     assert s.comment_sentiment("The staff were wonderful", [0.6])[0] == "positive"
 
 
-def _toy_head(tmp_path=None):
-    import numpy as np
+def test_sentiment_parse_comments_uses_senter_and_restores_the_parser(spacy_nlp):
+    from nlp.sentiment import parse_comments
 
-    from nlp.sentiment import train_head
-
-    rng = np.random.default_rng(0)
-    centres = {"negative": -2.0, "neutral": 0.0, "positive": 2.0}
-    labels = [lab for lab in centres for _ in range(60)]
-    X = np.stack([rng.normal(centres[lab], 0.5, 8) for lab in labels]).astype("float32")
-    return train_head(X, labels, "toy-encoder", c=1.0), X, labels
-
-
-def test_sentiment_head_learns_and_round_trips_through_safetensors(tmp_path):
-    import numpy as np
-
-    from nlp.sentiment import SentimentHead
-
-    head, X, labels = _toy_head()
-    pred, score = head.predict(X)
-    assert np.mean(np.array(pred) == np.array(labels)) > 0.95
-    assert score.min() >= -1 and score.max() <= 1
-    assert score[0] < 0 < score[-1]  # negative centre first, positive last
-    saved = head.save(tmp_path / "head")
-    assert sorted(p.name for p in saved.iterdir()) == ["metadata.json", "model.safetensors"]
-    again = SentimentHead.load(saved, "toy-encoder")
-    assert again.predict(X)[0] == pred
-    head.save(tmp_path / "head")  # overwriting an existing head leaves no temp directories
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["head"]
-
-
-def test_sentiment_head_refuses_pickle_foreign_encoder_and_wrong_size(tmp_path):
-    import numpy as np
-
-    from nlp.sentiment import SentimentHead, train_head
-
-    head, X, _ = _toy_head()
-    saved = head.save(tmp_path / "head")
-    with pytest.raises(ValueError, match="not 'other-encoder'"):
-        SentimentHead.load(saved, "other-encoder")
-    with pytest.raises(ValueError, match="8-d embeddings"):
-        head.predict(np.zeros((2, 5), dtype="float32"))
-    (saved / "model.pkl").write_bytes(b"not really")
-    with pytest.raises(ValueError, match="pickle"):
-        SentimentHead.load(saved, "toy-encoder")
-    with pytest.raises(ValueError, match="labels must be in"):
-        train_head(X[:3], ["good", "bad", "good"], "toy-encoder")
-
-
-@pytest.mark.slow
-def test_sentiment_shipped_head_labels_clear_comments_on_real_embeddings():
-    from nlp import embedding
-    from nlp.sentiment import HEAD_DIR, SentimentHead
-
-    head = SentimentHead.load(HEAD_DIR, embedding.MODEL_ID)
-    texts = [
-        "The nurses were wonderful, kind and caring. Thank you so much.",
-        "Waited five hours, nobody told us anything and the staff were rude.",
-        "Doctor was great but the wait was far too long and parking was awful.",
-        "I couldn't get through on the phone for three days, terrible service.",
+    before = (list(spacy_nlp.pipe_names), list(spacy_nlp.disabled))
+    docs = list(parse_comments(spacy_nlp, ["Lovely staff but waited hours. Parking was fine."]))
+    assert (list(spacy_nlp.pipe_names), list(spacy_nlp.disabled)) == before
+    assert [s.text for s in docs[0].sents] == [
+        "Lovely staff but waited hours.",
+        "Parking was fine.",
     ]
-    labels, scores = head.predict(embedding.embed_texts(embedding.load_encoder(), texts))
-    assert labels[0] == "positive" and labels[1] == "negative" and labels[3] == "negative"
-    assert scores[0] > scores[2] > scores[1]  # the mixed comment sits between
+    assert not docs[0].has_annotation("DEP")  # sentences came from senter, not the parser
+    assert [c.text for c in split_clauses(docs[0])] == [
+        "Lovely staff",
+        "but waited hours",
+        "Parking was fine",
+    ]
+
+
+def test_sentiment_clause_features_see_contrast_and_mixed_clauses(spacy_nlp):
+    from nlp.sentiment import CLAUSE_FEATURES, comment_clause_features
+
+    texts = ["Lovely staff but waited hours.", "The staff were lovely.", "Not bad at all."]
+    rows = comment_clause_features(spacy_nlp, SentimentScorer(), texts)
+    f = dict(zip(CLAUSE_FEATURES, rows.T, strict=True))
+    assert list(f["contrast"]) == [1.0, 0.0, 0.0]
+    assert list(f["mixed"]) == [1.0, 0.0, 0.0]
+    assert list(f["n_negative"]) == [1.0, 0.0, 0.0] and f["clause_min"][2] > 0  # "not bad"
+    assert f["log_clauses"][0] > f["log_clauses"][1]
