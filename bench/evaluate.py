@@ -81,17 +81,24 @@ def evaluate(df: pd.DataFrame, args, nlp, encoder, head, train_labels: pd.Series
     raw_vader._vader.lexicon = type(raw_vader._vader)().lexicon  # VADER without our lexicon
     taxonomy = pain_points.parse_taxonomy(pain_points.default_taxonomy_text())
     tagging_nlp = pain_points.build_tagging_pipeline(nlp, taxonomy)
-    t0, c0 = time.perf_counter(), time.process_time()
+
+    def timed_tagging(**extra) -> tuple[pd.DataFrame, pd.DataFrame, float, float]:
+        """Tags and comment sentiment with the head, and the wall and CPU seconds they took."""
+        t0, c0 = time.perf_counter(), time.process_time()
+        _, tagged, sentiment = pain_points.tag_comments(
+            tagging_nlp,
+            scorer,
+            df["_id"].tolist(),
+            texts,
+            comment_sentiment=head.labeller(X),
+            **extra,
+        )
+        return tagged, sentiment, time.perf_counter() - t0, time.process_time() - c0
+
     category_head = getattr(args, "category_head_model", None)
-    _, tags, by_head = pain_points.tag_comments(
-        tagging_nlp,
-        scorer,
-        df["_id"].tolist(),
-        texts,
-        comment_sentiment=head.labeller(X),
-        comment_tags=category_head.tags(X) if category_head is not None else None,
+    tags, by_head, t_tag, c_tag = timed_tagging(
+        comment_tags=category_head.tags(X) if category_head is not None else None
     )
-    t_tag, c_tag = time.perf_counter() - t0, time.process_time() - c0
     _, _, lexicon = pain_points.tag_comments(tagging_nlp, scorer, df["_id"].tolist(), texts)
     encoded = []
 
@@ -103,16 +110,9 @@ def evaluate(df: pd.DataFrame, args, nlp, encoder, head, train_labels: pd.Series
     prototypes = category_similarity.build_prototypes(taxonomy.categories, encode)
     t_proto = time.perf_counter() - t0
     encoded.clear()
-    t0, c0 = time.perf_counter(), time.process_time()
-    _, hybrid, _ = pain_points.tag_comments(
-        tagging_nlp,
-        scorer,
-        df["_id"].tolist(),
-        texts,
-        comment_sentiment=head.labeller(X),
-        similarity=category_similarity.SimilarityTagging(prototypes, X, encode),
+    hybrid, _, t_hybrid, c_hybrid = timed_tagging(
+        similarity=category_similarity.SimilarityTagging(prototypes, X, encode)
     )
-    t_hybrid, c_hybrid = time.perf_counter() - t0, time.process_time() - c0
     with_head = " + category head" if category_head is not None else ""
     print(
         f"speed: embedding {len(df) / t_embed:.0f} comments/s; excluding the shared comment "

@@ -459,8 +459,9 @@ def write_task(
     fit_metadata: dict | None = None,
 ) -> tuple[Path, Path]:
     """Parquet per table and report.html in `<out>/<run_id>/`, merge into the DuckDB file,
-    and copy the report to `<out>/report.html` (the latest run's). A refit's BERTopic `model`
-    and `fit_metadata` go to the registry; a transform run keeps the previous ones."""
+    and copy the report to `<out>/report.html` (the latest run's). `fit_metadata` (the fit the
+    topics come from) goes to the registry with a refit's BERTopic `model`; a transform run
+    passes no model and the saved one is kept."""
     validation.validate_outputs(tables)  # a broken contract stops the run before any write
     run_dir = io.write_run_tables(tables, config.out, run_id)
     ids = set().union(
@@ -476,7 +477,7 @@ def write_task(
             "seed": config.seed,
             "threshold": topic_registry.MATCH_THRESHOLD,
             "n_topics": len(registry.topics),
-            "fit": fit_metadata or io.load_registry_metadata(config.out).get("fit"),
+            "fit": fit_metadata or None,
         },
         model=model,
         embedding_model=encoder_key(config),

@@ -30,7 +30,8 @@ class TopicTables:
     topics: pd.DataFrame  # the `topics` table: the registry after this run (dormant included)
     comment_topics: pd.DataFrame
     registry: topic_registry.Registry
-    fit_metadata: dict = field(default_factory=dict)  # set when this run refitted the model
+    # the fit these topics come from: this run's refit, or the saved one on a transform run
+    fit_metadata: dict = field(default_factory=dict)
 
 
 def topic_params(config: PipelineConfig) -> topics.TopicParams:
@@ -71,10 +72,12 @@ def topics_task(
     registry = io.load_registry(config.out, encoder_key(config), embeddings.shape[1])
     reason = refit_reason(registry, docs, embeddings, new_ids, params, config)
     if reason is None:
-        fitted = (io.load_registry_metadata(config.out).get("fit") or {}).get("metrics") or {}
-        return transform_topics(
-            docs, embeddings, previous, new_ids, registry, params, run_id, fitted
+        fitted = io.load_registry_metadata(config.out).get("fit") or {}
+        tables = transform_topics(
+            docs, embeddings, previous, new_ids, registry, params, run_id, fitted.get("metrics")
         )
+        tables.fit_metadata = fitted
+        return tables
     logger.info("topics: refit (%s)", reason)
     encode = partial(embedding.embed_texts, encoder)
     themes = guided_themes(config, taxonomy)

@@ -131,12 +131,30 @@ def assign_nearest(
     """
     live = (registry.topics["status"] != "dormant").to_numpy()
     ids = registry.topics["topic_id"].astype(int).to_numpy()[live]
-    if len(embeddings) == 0 or not live.any():
-        return np.full(len(embeddings), -1, dtype=np.int64), np.full(len(embeddings), np.nan)
-    sims = embeddings @ registry.centroids[live].T
-    best = sims.argmax(axis=1)
-    score = sims[np.arange(len(sims)), best].astype("float64")
-    return np.where(score >= threshold, ids[best], -1).astype(np.int64), score
+    return nearest_centroid(embeddings, registry.centroids[live], ids, threshold)
+
+
+def nearest_centroid(
+    embeddings: np.ndarray,
+    centroids: np.ndarray,
+    ids: np.ndarray,
+    threshold: float,
+    chunk: int = 20_000,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's nearest centroid by cosine (unit-length rows): (its id, or -1 under
+    `threshold`; the best similarity). Similarities are computed `chunk` rows at a time, so
+    memory stays bounded at 100k+ documents."""
+    labels = np.full(len(embeddings), -1, dtype=np.int64)
+    best = np.full(len(embeddings), np.nan)
+    if len(embeddings) == 0 or len(centroids) == 0:
+        return labels, best
+    for start in range(0, len(embeddings), chunk):
+        sims = embeddings[start : start + chunk] @ centroids.T
+        arg = sims.argmax(axis=1)
+        score = sims[np.arange(len(arg)), arg].astype("float64")
+        best[start : start + chunk] = score
+        labels[start : start + chunk] = np.where(score >= threshold, ids[arg], -1)
+    return labels, best
 
 
 def refresh(registry: Registry, assignments: np.ndarray, run_id: str) -> Registry:

@@ -20,6 +20,7 @@ from umap import UMAP
 
 from nlp.cleaning import FILLERS
 from nlp.topic_quality import assignment_metrics
+from nlp.topic_registry import centroids_of, nearest_centroid
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -283,19 +284,9 @@ def fit_corpus_topics(
     if result.skipped_reason:
         return _skipped(n, result.skipped_reason)
     topic_ids = result.topics["topic_id"].astype(int).to_numpy()
-    centroids = np.stack(
-        [embeddings[sample][result.assignments == t].mean(axis=0) for t in topic_ids]
-    ).astype(np.float32)
-    centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-12)
-    assignments = np.full(n, -1, dtype=np.int64)
-    scores = np.full(n, np.nan)
-    for start in range(0, n, 20_000):  # bounded memory: (20k x topics) similarities at a time
-        sims = embeddings[start : start + 20_000] @ centroids.T
-        best = sims.argmax(axis=1)
-        score = sims[np.arange(len(best)), best]
-        ok = score >= params.outlier_threshold
-        assignments[start : start + 20_000] = np.where(ok, topic_ids[best], -1)
-        scores[start : start + 20_000] = np.where(ok, score, np.nan)
+    centroids = centroids_of(embeddings[sample], result.assignments, topic_ids.tolist())
+    assignments, best = nearest_centroid(embeddings, centroids, topic_ids, params.outlier_threshold)
+    scores = np.where(assignments >= 0, best, np.nan)
     assignments[sample] = result.assignments  # the fitted documents keep the fit's topics
     scores[sample] = result.scores
     table = result.topics.copy()
