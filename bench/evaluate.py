@@ -36,6 +36,7 @@ from nlp import category_similarity, embedding, pain_points  # noqa: E402
 from nlp.category_head import CategoryHead  # noqa: E402
 from nlp.evaluation import holdout_mask, map_labels, parse_label_map  # noqa: E402
 from nlp.sentiment import SentimentScorer, sentiment_label  # noqa: E402
+from nlp.sentiment_branch import BRANCH_DIR, SentimentBranch  # noqa: E402
 from nlp.sentiment_head import HEAD_DIR, LABELS, SentimentHead  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
@@ -70,27 +71,38 @@ def tagging_report(gold: pd.DataFrame, pred: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([out, pd.DataFrame([micro, macro])], ignore_index=True)
 
 
-def evaluate(df: pd.DataFrame, args, nlp, encoder, head, train_labels: pd.Series | None) -> None:
+def evaluate(
+    df: pd.DataFrame, args, nlp, encoder, head, branch, train_labels: pd.Series | None
+) -> None:
     texts = df[args.text].tolist()
     print(f"\n## {args.title}: {len(df)} comments scored\n")
     t0 = time.perf_counter()
     X = embedding.embed_texts(encoder, texts)
     t_embed = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    collector = branch.collector()
+    embedding.embed_texts(encoder, texts, states_hook=collector)
+    t_branch = time.perf_counter() - t0
+    branch_log_p = collector.log_probabilities(range(len(texts)))
+    print(
+        f"speed: embedding alone {len(df) / t_embed:.0f} comments/s; embedding + sentiment "
+        f"branch (layers 4-6 on the pass's layer-3 states) {len(df) / t_branch:.0f} comments/s"
+    )
     scorer = SentimentScorer()
     raw_vader = SentimentScorer()
     raw_vader._vader.lexicon = type(raw_vader._vader)().lexicon  # VADER without our lexicon
     taxonomy = pain_points.parse_taxonomy(pain_points.default_taxonomy_text())
     tagging_nlp = pain_points.build_tagging_pipeline(nlp, taxonomy)
 
-    def timed_tagging(**extra) -> tuple[pd.DataFrame, pd.DataFrame, float, float]:
-        """Tags and comment sentiment with the head, and the wall and CPU seconds they took."""
+    def timed_tagging(labeller=None, **extra) -> tuple[pd.DataFrame, pd.DataFrame, float, float]:
+        """Tags and comment sentiment (the branch by default), and the wall and CPU seconds."""
         t0, c0 = time.perf_counter(), time.process_time()
         _, tagged, sentiment = pain_points.tag_comments(
             tagging_nlp,
             scorer,
             df["_id"].tolist(),
             texts,
-            comment_sentiment=head.labeller(X),
+            comment_sentiment=labeller or branch.labeller(branch_log_p),
             **extra,
         )
         return tagged, sentiment, time.perf_counter() - t0, time.process_time() - c0
@@ -100,6 +112,7 @@ def evaluate(df: pd.DataFrame, args, nlp, encoder, head, train_labels: pd.Series
         comment_tags=category_head.tags(X) if category_head is not None else None
     )
     _, _, lexicon = pain_points.tag_comments(tagging_nlp, scorer, df["_id"].tolist(), texts)
+    _, by_regression, t_regression, _ = timed_tagging(head.labeller(X))
     encoded = []
 
     def encode(batch: list[str]) -> np.ndarray:
@@ -114,10 +127,15 @@ def evaluate(df: pd.DataFrame, args, nlp, encoder, head, train_labels: pd.Series
         similarity=category_similarity.SimilarityTagging(prototypes, X, encode)
     )
     with_head = " + category head" if category_head is not None else ""
+    extra = max(t_branch - t_embed, 1e-9)  # the branch's own cost on top of the shared pass
     print(
-        f"speed: embedding {len(df) / t_embed:.0f} comments/s; excluding the shared comment "
-        f"embedding: rule tagging + clause and comment sentiment{with_head} "
-        f"{len(df) / t_tag:.0f} comments/s ({len(df) / c_tag:.0f} per CPU-second); rules + "
+        f"tagging + sentiment with the branch's own cost (layers 4-6) counted: "
+        f"{len(df) / (t_tag + extra):.0f} comments/s (branch alone {len(df) / extra:.0f}/s)"
+    )
+    print(
+        f"excluding the shared comment embedding (and the branch): rule tagging + clause and "
+        f"comment sentiment{with_head} {len(df) / t_tag:.0f} comments/s ({len(df) / c_tag:.0f} "
+        f"per CPU-second; with the regression head {len(df) / t_regression:.0f}/s); rules + "
         f"similarity tags + sentiment {len(df) / t_hybrid:.0f} comments/s "
         f"({len(df) / c_hybrid:.0f} per CPU-second; {sum(encoded)} clauses embedded for "
         f"evidence)\n"
@@ -146,7 +164,17 @@ def evaluate(df: pd.DataFrame, args, nlp, encoder, head, train_labels: pd.Series
                 gold,
                 np.array(LABELS)[head.embedding_probabilities(X).argmax(axis=1)],
             ),
-            sentiment_report("pipeline head (default)", gold, by_head["label"].to_numpy()),
+            sentiment_report(
+                "regression head (stacked, models/sentiment_head)",
+                gold,
+                by_regression["label"].to_numpy(),
+            ),
+            sentiment_report(
+                "sentiment branch alone (argmax)",
+                gold,
+                np.array(LABELS)[branch_log_p.argmax(axis=1)],
+            ),
+            sentiment_report("pipeline (default: the branch)", gold, by_head["label"].to_numpy()),
         ]
         print("| method | macro-F1 | F1 negative | F1 neutral | F1 positive |")
         print("|---|---:|---:|---:|---:|")
@@ -155,7 +183,7 @@ def evaluate(df: pd.DataFrame, args, nlp, encoder, head, train_labels: pd.Series
                 f"| {r['method']} | {r['macro_f1']:.3f} | {r['f1_negative']:.3f} | "
                 f"{r['f1_neutral']:.3f} | {r['f1_positive']:.3f} |"
             )
-        print("\nconfusion of the pipeline head (rows gold, columns predicted; neg/neu/pos):")
+        print("\nconfusion of the pipeline (rows gold, columns predicted; neg/neu/pos):")
         print(results[-1]["confusion"])
     if args.category_map:
         cmap = yaml.safe_load(Path(args.category_map).read_text("utf-8"))
@@ -238,6 +266,7 @@ def main() -> None:
     ap.add_argument("--category-map", default=None, help="YAML: our category -> label columns")
     ap.add_argument("--holdout-every", type=int, default=0)
     ap.add_argument("--head", type=Path, default=HEAD_DIR)
+    ap.add_argument("--branch", type=Path, default=BRANCH_DIR)
     ap.add_argument(
         "--category-head",
         type=Path,
@@ -246,8 +275,12 @@ def main() -> None:
     )
     ap.add_argument("--shared", type=Path, default=SHARED)
     args = ap.parse_args()
-    nlp, encoder = load_spacy(), embedding.load_encoder()
+    nlp = load_spacy()
+    encoders = ROOT / "data" / "interim" / "encoders"
+    encoder = embedding.load_encoder("minilm-onnx", cache_dir=encoders)
     head = SentimentHead.load(args.head, embedding.MODEL_ID)
+    branch = SentimentBranch.load(args.branch, embedding.MODEL_ID, embedding.STATE_LAYER)
+    branch.use_onnx(encoders)  # as the pipeline runs it with an ONNX encoder
     if args.category_head:
         args.category_head_model = CategoryHead.load(args.category_head, embedding.MODEL_ID)
     runs = []
@@ -276,7 +309,7 @@ def main() -> None:
         ]
     for path, a in runs:
         df, train_labels = load(path, a)
-        evaluate(df, a, nlp, encoder, head, train_labels)
+        evaluate(df, a, nlp, encoder, head, branch, train_labels)
 
 
 if __name__ == "__main__":

@@ -134,6 +134,15 @@ class PipelineConfig(_Frozen):
         None, description="directory of a supervised pain-point head (off by default)"
     )
     tagging: TaggingConfig = TaggingConfig()
+    sentiment_model: Literal["branch", "head"] = Field(
+        "branch",
+        description="comment sentiment: `branch` (MiniLM layers 4-6 fine-tuned, on the "
+        "embedding pass's states; NHS hold-out macro-F1 0.77) or `head` (regression on the "
+        "sentence embedding + clause features; 0.67, faster)",
+    )
+    sentiment_branch: Path | None = Field(
+        None, description="directory of a sentiment branch (default models/sentiment_branch)"
+    )
     sentiment_head: Path | None = Field(
         None, description="directory of a trained sentiment head (default models/sentiment_head)"
     )
@@ -161,6 +170,7 @@ def load_config(path: Path | None, **overrides: object) -> PipelineConfig:
             "transcripts",
             "taxonomy",
             "sentiment_head",
+            "sentiment_branch",
             "category_head",
         ):
             if data.get(key):

@@ -46,7 +46,7 @@ def feedback_pipeline_flow(config: PipelineConfig) -> RunResult:
         return out
 
     taxonomy = tasks.load_taxonomy(config)  # fail fast on a bad taxonomy, before model loads
-    nlp, encoder = tasks.load_models_task(config)
+    nlp, encoder, sentiment_model = tasks.load_models_task(config)
     ingested = timed("ingest", tasks.ingest_task, config)
     previous = tasks.load_corpus_task(config)
     cleaned = timed("clean", tasks.clean_task, ingested, previous["ingest_ledger"], nlp, run_id)
@@ -55,7 +55,15 @@ def feedback_pipeline_flow(config: PipelineConfig) -> RunResult:
     comments = combine(previous["comments"], cleaned.comments, replaced)
     docs = tasks.analysed(comments)
     new_docs = tasks.analysed(cleaned.comments)
-    embeddings = timed("embed", tasks.embed_task, docs, encoder, config)
+    embeddings, branch_log_p = timed(
+        "embed",
+        tasks.embed_task,
+        docs,
+        encoder,
+        config,
+        sentiment_model,
+        frozenset(new_docs["text_hash"]),
+    )
     topic_tables = timed(
         "topics",
         topic_tasks.topics_task,
@@ -72,7 +80,16 @@ def feedback_pipeline_flow(config: PipelineConfig) -> RunResult:
     topics_table, comment_topics = topic_tables.topics, topic_tables.comment_topics
     new_rows = pd.Index(docs["comment_id"]).get_indexer(new_docs["comment_id"])
     new_clauses, new_tags, new_sentiment = timed(
-        "tag", tasks.tag_task, new_docs, embeddings[new_rows], nlp, taxonomy, config, encoder
+        "tag",
+        tasks.tag_task,
+        new_docs,
+        embeddings[new_rows],
+        nlp,
+        taxonomy,
+        config,
+        encoder,
+        sentiment_model,
+        branch_log_p,
     )
     clauses = combine(previous["clauses"], new_clauses, replaced)
     tags = combine(previous["pain_points"], new_tags, replaced)

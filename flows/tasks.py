@@ -36,6 +36,7 @@ from nlp import (
 from nlp.category_head import CategoryHead
 from nlp.schemas import COMMENT_KEYED, TABLES, conform
 from nlp.sentiment import SentimentScorer
+from nlp.sentiment_branch import BRANCH_DIR, SentimentBranch
 from nlp.sentiment_head import HEAD_DIR, SentimentHead
 
 STAGE = {"persist_result": False, "cache_policy": NO_CACHE}
@@ -74,14 +75,18 @@ def load_spacy() -> Language:
 
 
 @task(name="load-models", **STAGE)
-def load_models_task(config: PipelineConfig) -> tuple[Language, object]:
-    """Load spaCy and the sentence encoder once for the whole run."""
+def load_models_task(config: PipelineConfig) -> tuple[Language, object, SentimentModel]:
+    """Load spaCy, the sentence encoder and the comment sentiment model once for the run."""
     encoder = embedding.load_encoder(
         config.encoder,
-        cache_dir=Path(config.out) / "models" / "encoders",
+        cache_dir=encoders_dir(config),
         path=config.embedding_model_path,
     )
-    return load_spacy(), encoder
+    return load_spacy(), encoder, load_sentiment_model(config, encoder)
+
+
+def encoders_dir(config: PipelineConfig) -> Path:
+    return Path(config.out) / "models" / "encoders"
 
 
 def encoder_key(config: PipelineConfig) -> str:
@@ -192,21 +197,46 @@ def analysed(comments: pd.DataFrame) -> pd.DataFrame:
 
 
 @task(name="embed", **STAGE)
-def embed_task(docs: pd.DataFrame, encoder, config: PipelineConfig) -> np.ndarray:
-    """Embed redacted texts, reusing the on-disk cache keyed by text hash."""
+def embed_task(
+    docs: pd.DataFrame,
+    encoder,
+    config: PipelineConfig,
+    sentiment_model: SentimentModel = None,
+    sentiment_hashes: frozenset[str] = frozenset(),
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Embed redacted texts, reusing the on-disk cache keyed by text hash.
+
+    With the sentiment branch, the same pass hands its layer-3 token states to the branch for
+    the texts in `sentiment_hashes` (the comments this run tags); its log-probabilities are
+    cached by text hash too. Returns (embeddings, text hash -> branch log-probabilities)."""
     logger = get_run_logger()
     cache_path = io.embedding_cache_path(config.out, encoder_key(config))
     cache = io.load_embedding_cache(cache_path)
+    branch = sentiment_model if isinstance(sentiment_model, SentimentBranch) else None
+    branch_cache: dict[str, np.ndarray] = {}
+    collector = None
+    if branch is not None:
+        branch_path = io.embedding_cache_path(config.out, branch.cache_key)
+        branch_cache = io.load_embedding_cache(branch_path)
+        collector = branch.collector()
     matrix, fresh = embedding.embed_with_cache(
         encoder,
         docs["text"].tolist(),
         docs["text_hash"].tolist(),
         cache,
         config.embedding_batch_size,
+        states_hook=collector,
+        states_for=set(sentiment_hashes) - set(branch_cache),
     )
     io.append_embedding_cache(cache_path, cache, fresh)
+    log_p: dict[str, np.ndarray] = {}
+    if collector is not None:
+        new_log_p = collector.results()
+        io.append_embedding_cache(branch_path, branch_cache, new_log_p)
+        log_p = {h: v for h, v in {**branch_cache, **new_log_p}.items() if h in sentiment_hashes}
+        logger.info("embed: sentiment branch ran on %d texts", len(new_log_p))
     logger.info("embed: %d documents, %d newly embedded", len(docs), len(fresh))
-    return matrix
+    return matrix, log_p
 
 
 def load_taxonomy(config: PipelineConfig) -> pain_points.Taxonomy:
@@ -221,6 +251,38 @@ def load_taxonomy(config: PipelineConfig) -> pain_points.Taxonomy:
     return pain_points.merge_taxonomies(
         base, pain_points.parse_taxonomy(text, str(path)), config.taxonomy_mode
     )
+
+
+SentimentModel = SentimentBranch | SentimentHead | None
+
+
+def load_sentiment_model(config: PipelineConfig, encoder: object) -> SentimentModel:
+    """The sentiment branch (default), else the regression head, else None (VADER)."""
+    if config.sentiment_model == "branch":
+        path = config.sentiment_branch or BRANCH_DIR
+        logger = get_run_logger()
+        if not (path / "metadata.json").exists():
+            logger.warning("no sentiment branch in %s: using the regression head", path)
+        elif not embedding.has_states(encoder):
+            logger.warning(
+                "encoder %s has no token states for the sentiment branch: using the "
+                "regression head (choose minilm-onnx or minilm)",
+                config.encoder,
+            )
+        elif json.loads((path / "metadata.json").read_text("utf-8")).get("encoder") != (
+            encoder_key(config)
+        ):
+            logger.warning(
+                "sentiment branch in %s was trained on another encoder's states: using the "
+                "regression head",
+                path,
+            )
+        else:
+            branch = SentimentBranch.load(path, encoder_key(config), embedding.STATE_LAYER)
+            if isinstance(encoder, embedding.OnnxEncoder):
+                branch.use_onnx(encoders_dir(config))
+            return branch
+    return load_sentiment_head(config)
 
 
 def load_sentiment_head(config: PipelineConfig) -> SentimentHead | None:
@@ -251,8 +313,14 @@ def tag_task(
     taxonomy: pain_points.Taxonomy,
     config: PipelineConfig,
     encoder: object | None = None,
+    sentiment_model: SentimentModel = None,
+    branch_log_p: dict[str, np.ndarray] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Clauses with sentiment, pain-point tags with evidence spans, and comment sentiment.
+
+    Comment sentiment comes from `sentiment_model`: the branch (with `branch_log_p`, text hash
+    -> log-probabilities from the embed stage), the regression head on `embeddings`, or VADER
+    when it is None.
 
     `embeddings` are the topic stage's rows for `docs` (the heads and similarity tagging re-use
     them); `encoder` (the run's, already loaded) embeds the taxonomy's examples and, for
@@ -274,8 +342,15 @@ def tag_task(
         )
         similarity = category_similarity.SimilarityTagging(prototypes, embeddings, encode)
     pain_points.build_tagging_pipeline(nlp, taxonomy)
-    head = load_sentiment_head(config)
-    labelled = head.labeller(embeddings) if head is not None and len(docs) else None
+    labelled = None
+    if isinstance(sentiment_model, SentimentBranch) and len(docs):
+        log_p = branch_log_p or {}
+        missing = set(docs["text_hash"]) - set(log_p)
+        if missing:
+            raise ValueError(f"the embed stage gave no branch output for {len(missing)} texts")
+        labelled = sentiment_model.labeller(np.stack([log_p[h] for h in docs["text_hash"]]))
+    elif sentiment_model is not None and len(docs):
+        labelled = sentiment_model.labeller(embeddings)
     tagger = (
         CategoryHead.load(config.category_head, encoder_key(config))
         if config.category_head
@@ -301,9 +376,16 @@ def tag_task(
         len(tags),
         int(tags["is_pain_point"].sum()),
         tags["method"].value_counts().to_dict(),
-        "head" if head is not None else "VADER",
+        sentiment_method(sentiment_model),
     )
     return clauses, tags, sentiment
+
+
+def sentiment_method(model: SentimentModel) -> str:
+    """How comments got their sentiment label, as logged and written to run_summary."""
+    if isinstance(model, SentimentBranch):
+        return "branch"
+    return "head" if model is not None else "VADER"
 
 
 @dataclass

@@ -29,7 +29,7 @@ import shutil
 import tempfile
 import time
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +54,12 @@ ENCODERS = tuple(ENCODER_IDS)
 # 5,000 NHS comments, bench/README.md); int8 and model2vec are spaces of their own.
 SPACE_IDS = {**ENCODER_IDS, "minilm-onnx": MODEL_ID}
 BUILD_FILE = "build.json"
-_BUILD_VERSION = 1  # bump when the export recipe changes: stale artefacts are rebuilt
+_BUILD_VERSION = 2  # bump when the export recipe changes: stale artefacts are rebuilt
+# The transformer layer whose token states the sentiment branch (nlp.sentiment_branch) reads:
+# the ONNX export returns them beside the last layer's, so the branch re-uses the embedding
+# pass's first STATE_LAYER layers instead of running its own encoder.
+STATE_LAYER = 3
+STATES_OUTPUT = f"layer{STATE_LAYER}_states"
 
 
 def default_model_path() -> Path:
@@ -270,10 +275,13 @@ def _export_onnx(source: Path, out: Path, name: str) -> dict:
             h = self.bert.embeddings(input_ids=input_ids, token_type_ids=token_type_ids)
             mask = attention_mask[:, None, None, :].to(h.dtype)
             additive = (1.0 - mask) * torch.finfo(h.dtype).min
-            for layer in self.bert.encoder.layer:
+            states = h
+            for i, layer in enumerate(self.bert.encoder.layer):
                 out = layer(h, attention_mask=additive)
                 h = out[0] if isinstance(out, tuple) else out
-            return h
+                if i + 1 == STATE_LAYER:
+                    states = h
+            return h, states
 
     body = _Body(model).eval()
     ids = torch.tensor([[101, 7592, 2088, 102, 0], [101, 7592, 102, 0, 0]])
@@ -286,8 +294,10 @@ def _export_onnx(source: Path, out: Path, name: str) -> dict:
             inputs,
             str(fp32),
             input_names=names,
-            output_names=["token_embeddings"],
-            dynamic_axes={k: {0: "batch", 1: "sequence"} for k in [*names, "token_embeddings"]},
+            output_names=["token_embeddings", STATES_OUTPUT],
+            dynamic_axes={
+                k: {0: "batch", 1: "sequence"} for k in [*names, "token_embeddings", STATES_OUTPUT]
+            },
             opset_version=17,
             dynamo=False,  # the torch.export path needs onnxscript; TorchScript is enough here
             do_constant_folding=True,
@@ -333,6 +343,9 @@ def _distill(source: Path, out: Path) -> dict:
 # ---------------------------------------------------------------- encoders
 
 
+StatesHook = Callable[[np.ndarray, np.ndarray, np.ndarray], None]
+
+
 class OnnxEncoder:
     """MiniLM exported to ONNX: tokenizer + onnxruntime + masked mean pooling.
 
@@ -361,6 +374,8 @@ class OnnxEncoder:
         self.tokenizer.no_padding()
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # no spin-waiting between runs: the sentiment branch and the encoder take turns
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         if threads:
             options.intra_op_num_threads = threads
         self.session = ort.InferenceSession(
@@ -377,9 +392,14 @@ class OnnxEncoder:
         sentences: Sequence[str],
         batch_size: int = 64,
         normalize_embeddings: bool = True,
+        states_hook: StatesHook | None = None,
         **_: Any,
     ) -> np.ndarray:
-        """Embed sentences (n x dim float32); batches are length-sorted to limit padding."""
+        """Embed sentences (n x dim float32); batches are length-sorted to limit padding.
+
+        `states_hook(rows, states, mask)` receives each batch's layer-STATE_LAYER token states
+        (the sentiment branch's input) with the batch's sentence indices and attention mask.
+        """
         out = np.zeros((len(sentences), self._dim), dtype=np.float32)
         batch_size = 1 if self.one_text_per_call else max(1, batch_size)
         block = 8192  # tokenise a block at a time: bounded memory on large corpora
@@ -389,12 +409,15 @@ class OnnxEncoder:
             order = np.argsort([-len(e.ids) for e in encodings], kind="stable")
             for start in range(0, len(order), batch_size):
                 idx = order[start : start + batch_size]
-                out[first + idx] = self._pool([encodings[i].ids for i in idx])
+                rows = [encodings[i].ids for i in idx]
+                out[first + idx] = self._pool(rows, first + idx, states_hook)
         if normalize_embeddings and len(out):
             out /= np.linalg.norm(out, axis=1, keepdims=True).clip(min=1e-12)
         return out
 
-    def _pool(self, rows: list[list[int]]) -> np.ndarray:
+    def _pool(
+        self, rows: list[list[int]], index: np.ndarray, hook: StatesHook | None = None
+    ) -> np.ndarray:
         width = max(len(r) for r in rows)
         ids = np.zeros((len(rows), width), dtype=np.int64)
         mask = np.zeros((len(rows), width), dtype=np.int64)
@@ -402,7 +425,14 @@ class OnnxEncoder:
             ids[row, : len(tokens)] = tokens
             mask[row, : len(tokens)] = 1
         feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-        states = self.session.run(None, {k: v for k, v in feed.items() if k in self._inputs})[0]
+        outputs = [o.name for o in self.session.get_outputs()]
+        wanted = outputs if hook is not None else outputs[:1]
+        result = self.session.run(wanted, {k: v for k, v in feed.items() if k in self._inputs})
+        states = result[0]
+        if hook is not None:
+            if len(result) < 2:
+                raise ValueError(f"{self.directory}: this export has no {STATES_OUTPUT} output")
+            hook(index, result[1], mask)
         weights = mask[..., None].astype(np.float32)
         return (states * weights).sum(axis=1) / weights.sum(axis=1).clip(min=1e-9)
 
@@ -470,11 +500,51 @@ def chunk_words(text: str, max_words: int) -> list[str]:
     return [" ".join(words[i : i + max_words]) for i in range(0, len(words), max_words)]
 
 
-def embed_texts(model: Any, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
-    """Embed texts (n x dim float32, unit length); long texts are chunked and mean-pooled."""
+def has_states(model: Any) -> bool:
+    """Whether `embed_texts` can hand this encoder's layer-STATE_LAYER token states to a hook."""
+    if isinstance(model, OnnxEncoder):
+        return STATES_OUTPUT in {o.name for o in model.session.get_outputs()}
+    return isinstance(model, SentenceTransformer)
+
+
+def _torch_states(model: Any, texts: list[str], batch_size: int, hook: StatesHook) -> None:
+    """The torch encoder's layer-STATE_LAYER token states, batch by batch (a second pass:
+    sentence-transformers' encode does not expose them; the ONNX encoders need none)."""
+    import torch
+
+    bert = model[0].auto_model
+    order = np.argsort([-len(t) for t in texts], kind="stable")
+    with torch.no_grad():
+        for start in range(0, len(order), batch_size):
+            idx = order[start : start + batch_size]
+            enc = model.tokenizer(
+                [texts[i] for i in idx],
+                truncation=True,
+                max_length=model.max_seq_length,
+                padding=True,
+                return_tensors="pt",
+            )
+            out = bert(**enc, output_hidden_states=True)
+            hook(idx, out.hidden_states[STATE_LAYER].numpy(), enc["attention_mask"].numpy())
+
+
+def embed_texts(
+    model: Any,
+    texts: Sequence[str],
+    batch_size: int = 64,
+    states_hook: StatesHook | None = None,
+) -> np.ndarray:
+    """Embed texts (n x dim float32, unit length); long texts are chunked and mean-pooled.
+
+    With `states_hook`, each chunk's layer-STATE_LAYER token states also go to
+    `states_hook(text_rows, states, mask)` (a long text's chunks arrive as several rows with
+    the same index); see `has_states` for the encoders that have them.
+    """
     dim = embedding_dimension(model)
     if len(texts) == 0:
         return np.zeros((0, dim), dtype=np.float32)
+    if states_hook is not None and not has_states(model):
+        raise ValueError(f"encoder {encoder_id(model)} exposes no token states")
     # ~1.3 word-pieces per English word; keep chunks inside the window with a margin.
     max_words = max(16, int(model.max_seq_length / 1.6))
     pieces: list[str] = []
@@ -483,6 +553,12 @@ def embed_texts(model: Any, texts: Sequence[str], batch_size: int = 64) -> np.nd
         for chunk in chunk_words(text, max_words):
             pieces.append(chunk)
             owner.append(i)
+    owners = np.asarray(owner)
+
+    def hook(rows: np.ndarray, states: np.ndarray, mask: np.ndarray) -> None:
+        states_hook(owners[rows], states, mask)
+
+    onnx_hook = hook if states_hook is not None and isinstance(model, OnnxEncoder) else None
     vectors = np.asarray(
         model.encode(
             pieces,
@@ -490,15 +566,18 @@ def embed_texts(model: Any, texts: Sequence[str], batch_size: int = 64) -> np.nd
             convert_to_numpy=True,
             normalize_embeddings=True,
             show_progress_bar=False,
+            **({"states_hook": onnx_hook} if onnx_hook else {}),
         ),
         dtype=np.float32,
     )
+    if states_hook is not None and onnx_hook is None:
+        _torch_states(model, pieces, batch_size, hook)
     if len(pieces) == len(texts):
         return vectors
     pooled = np.zeros((len(texts), dim), dtype=np.float32)
     counts = np.zeros(len(texts), dtype=np.float32)
-    np.add.at(pooled, np.asarray(owner), vectors)
-    np.add.at(counts, np.asarray(owner), 1.0)
+    np.add.at(pooled, owners, vectors)
+    np.add.at(counts, owners, 1.0)
     pooled /= counts[:, None]
     pooled /= np.linalg.norm(pooled, axis=1, keepdims=True).clip(min=1e-12)
     return pooled
@@ -510,15 +589,29 @@ def embed_with_cache(
     hashes: Sequence[str],
     cache: dict[str, np.ndarray],
     batch_size: int = 64,
+    states_hook: StatesHook | None = None,
+    states_for: Collection[str] = (),
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Embed only texts whose hash is not in `cache`; returns (matrix, new cache entries).
 
-    The cache must belong to this encoder: key it by `encoder_id(model)`.
+    The cache must belong to this encoder: key it by `encoder_id(model)`. With `states_hook`,
+    every text encoded here, and every text whose hash is in `states_for` (encoded again if
+    cached), hands its token states to `states_hook(text_hashes, states, mask)`.
     """
-    missing = {h: t for h, t in zip(hashes, texts, strict=True) if h not in cache}
-    new_hashes = list(missing)
-    new_vectors = embed_texts(model, [missing[h] for h in new_hashes], batch_size)
-    fresh = dict(zip(new_hashes, new_vectors, strict=True))
+    wanted = set(states_for) if states_hook is not None else set()
+    run: dict[str, str] = {}
+    for h, t in zip(hashes, texts, strict=True):
+        if h not in cache or h in wanted:
+            run.setdefault(h, t)
+    keys = np.array(list(run), dtype=object)
+
+    def keyed(rows: np.ndarray, states: np.ndarray, mask: np.ndarray) -> None:
+        states_hook(keys[rows], states, mask)
+
+    vectors = embed_texts(
+        model, list(run.values()), batch_size, states_hook=keyed if states_hook else None
+    )
+    fresh = {h: v for h, v in zip(keys, vectors, strict=True) if h not in cache}
     dim = embedding_dimension(model)
     matrix = np.zeros((len(texts), dim), dtype=np.float32)
     for i, h in enumerate(hashes):

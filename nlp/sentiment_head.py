@@ -32,6 +32,86 @@ def _log(p: np.ndarray) -> np.ndarray:
 
 
 @dataclass
+class Stack:
+    """The second stage: a softmax regression over [first-stage log-probabilities,
+    CLAUSE_FEATURES], standardised (tensors `stack_weight`, `stack_bias`, `stack_mean`,
+    `stack_scale`). Shared by the embedding regression head and the sentiment branch."""
+
+    weight: np.ndarray  # (3 + n_features, 3)
+    bias: np.ndarray
+    mean: np.ndarray
+    scale: np.ndarray
+    c: float = 1.0
+
+    def probabilities(self, log_p: np.ndarray, features: np.ndarray | None) -> np.ndarray:
+        if features is None or features.shape != (len(log_p), len(CLAUSE_FEATURES)):
+            raise ValueError(
+                f"this sentiment model also reads clause features: pass a ({len(log_p)}, "
+                f"{len(CLAUSE_FEATURES)}) array from comment_clause_features"
+            )
+        z = (np.hstack([log_p, features]) - self.mean) / self.scale
+        return _softmax(z @ self.weight + self.bias)
+
+    def labeller(self, log_p: np.ndarray) -> CommentLabeller:
+        # Fold the standardisation into the weights: one small matrix product per comment.
+        folded_w = self.weight / self.scale[:, None]
+        folded_b = self.bias - (self.mean / self.scale) @ self.weight
+        return CommentLabeller(log_p, folded_w.astype(np.float64), folded_b.astype(np.float64))
+
+    def tensors(self) -> dict[str, np.ndarray]:
+        return dict(zip(_STACK, (self.weight, self.bias, self.mean, self.scale), strict=True))
+
+    def metadata(self) -> dict:
+        return {"stack_features": list(CLAUSE_FEATURES), "stack_c": self.c}
+
+    @classmethod
+    def load(cls, tensors: dict[str, np.ndarray], meta: dict, where: str = "") -> Stack | None:
+        """The saved stack, None if the model has none; refuses another feature list."""
+        if "stack_features" not in meta:
+            return None
+        if meta["stack_features"] != list(CLAUSE_FEATURES) or not set(_STACK) <= set(tensors):
+            raise ValueError(
+                f"{where}: model stacked on clause features {meta['stack_features']}, "
+                f"this code computes {list(CLAUSE_FEATURES)}; retrain it with "
+                "scripts/train_sentiment.py"
+            )
+        arrays = [tensors[k].astype(np.float32) for k in _STACK]
+        return cls(*arrays, c=float(meta.get("stack_c", 1.0)))
+
+    @classmethod
+    def fit(
+        cls, log_p: np.ndarray, features: np.ndarray, labels: Sequence[str], c: float = 1.0
+    ) -> Stack:
+        if features.shape != (len(log_p), len(CLAUSE_FEATURES)):
+            raise ValueError(
+                f"features must be ({len(log_p)}, {len(CLAUSE_FEATURES)}), got {features.shape}"
+            )
+        x = np.hstack([log_p, features])
+        mean, scale = standardise(x)
+        top = _logistic(c).fit((x - mean) / scale, np.asarray(labels))
+        return cls(
+            _ordered(top, "coef_"),
+            _ordered(top, "intercept_"),
+            mean.astype(np.float32),
+            scale.astype(np.float32),
+            c,
+        )
+
+    def cross_validated_f1(
+        self, log_p: np.ndarray, features: np.ndarray, labels: Sequence[str], folds: int, seed: int
+    ) -> float:
+        from sklearn.metrics import f1_score
+        from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+        z = (np.hstack([log_p, features]) - self.mean) / self.scale
+        split = StratifiedKFold(folds, shuffle=True, random_state=seed)
+        y = np.asarray(labels)
+        return float(
+            f1_score(y, cross_val_predict(_logistic(self.c), z, y, cv=split), average="macro")
+        )
+
+
+@dataclass
 class SentimentHead:
     """Softmax regression on standardised sentence embeddings: comment -> negative/neutral/positive.
 
@@ -48,7 +128,7 @@ class SentimentHead:
     scale: np.ndarray  # (dim,)
     encoder: str
     metadata: dict = field(default_factory=dict)
-    stack: dict[str, np.ndarray] | None = None  # weight (3 + n_features, 3), bias, mean, scale
+    stack: Stack | None = None
 
     def embedding_probabilities(self, embeddings: np.ndarray) -> np.ndarray:
         """The first stage: probabilities from the embedding alone."""
@@ -59,17 +139,7 @@ class SentimentHead:
         self, embeddings: np.ndarray, features: np.ndarray | None = None
     ) -> np.ndarray:
         p = self.embedding_probabilities(embeddings)
-        return p if self.stack is None else self._stacked(_log(p), features)
-
-    def _stacked(self, log_p: np.ndarray, features: np.ndarray | None) -> np.ndarray:
-        if features is None or features.shape != (len(log_p), len(CLAUSE_FEATURES)):
-            raise ValueError(
-                f"this sentiment head also reads clause features: pass a ({len(log_p)}, "
-                f"{len(CLAUSE_FEATURES)}) array from comment_clause_features"
-            )
-        z = np.hstack([log_p, features])
-        z = (z - self.stack["stack_mean"]) / self.stack["stack_scale"]
-        return _softmax(z @ self.stack["stack_weight"] + self.stack["stack_bias"])
+        return p if self.stack is None else self.stack.probabilities(_log(p), features)
 
     def predict(
         self, embeddings: np.ndarray, features: np.ndarray | None = None
@@ -80,36 +150,22 @@ class SentimentHead:
     def labeller(self, embeddings: np.ndarray) -> CommentLabeller:
         """Per-comment labelling for `tag_comments`, which has each comment's clauses at hand."""
         log_p = _log(self.embedding_probabilities(embeddings))
-        if self.stack is None:
-            return CommentLabeller(log_p)
-        # Fold the standardisation into the weights: one small matrix product per comment.
-        w, b = self.stack["stack_weight"], self.stack["stack_bias"]
-        mean, scale = self.stack["stack_mean"], self.stack["stack_scale"]
-        folded_w, folded_b = w / scale[:, None], b - (mean / scale) @ w
-        return CommentLabeller(log_p, folded_w.astype(np.float64), folded_b.astype(np.float64))
+        return CommentLabeller(log_p) if self.stack is None else self.stack.labeller(log_p)
 
     def save(self, directory: Path) -> Path:
         """Write model.safetensors + metadata.json into `directory` (temp dir + rename)."""
         tensors = {"weight": self.weight, "bias": self.bias, "mean": self.mean, "scale": self.scale}
         meta = {**self.metadata, "encoder": self.encoder, "labels": list(LABELS)}
         if self.stack is not None:
-            tensors |= self.stack
-            meta["stack_features"] = list(CLAUSE_FEATURES)
+            tensors |= self.stack.tensors()
+            meta |= self.stack.metadata()
         return save_head(directory, tensors, meta)
 
     @classmethod
     def load(cls, directory: Path, encoder: str) -> SentimentHead:
         """Load a saved head; refuses pickle files, another encoder's head and other features."""
         t, meta = load_head(directory, encoder)
-        stack = None
-        if "stack_features" in meta:
-            if meta["stack_features"] != list(CLAUSE_FEATURES) or not set(_STACK) <= set(t):
-                raise ValueError(
-                    f"{directory}: head stacked on clause features {meta['stack_features']}, "
-                    f"this code computes {list(CLAUSE_FEATURES)}; retrain it with "
-                    "scripts/train_sentiment.py"
-                )
-            stack = {k: t[k] for k in _STACK}
+        stack = Stack.load(t, meta, str(directory))
         return cls(t["weight"], t["bias"], t["mean"], t["scale"], meta["encoder"], meta, stack)
 
 
@@ -169,7 +225,7 @@ def train_head(
     learning one dataset's vocabulary, so it transfers better to other kinds of feedback.
     """
     from sklearn.metrics import f1_score
-    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.model_selection import StratifiedKFold
 
     unknown = set(labels) - set(LABELS)
     if unknown:
@@ -201,24 +257,14 @@ def train_head(
         fold = _logistic(c).fit((embeddings[fit_rows] - m) / s, y[fit_rows])
         order = [list(fold.classes_).index(label) for label in LABELS]
         oof[held] = fold.predict_proba((embeddings[held] - m) / s)[:, order]
-    stacked_x = np.hstack([_log(oof), features])
-    s_mean, s_scale = standardise(stacked_x)
-    stacked_z = (stacked_x - s_mean) / s_scale
-    top = _logistic(stack_c).fit(stacked_z, y)
-    head.stack = {
-        "stack_weight": _ordered(top, "coef_"),
-        "stack_bias": _ordered(top, "intercept_"),
-        "stack_mean": s_mean.astype(np.float32),
-        "stack_scale": s_scale.astype(np.float32),
-    }
-    again = StratifiedKFold(folds, shuffle=True, random_state=seed + 1)
-    cv_stack = cross_val_predict(_logistic(stack_c), stacked_z, y, cv=again)
+    head.stack = Stack.fit(_log(oof), features, y, stack_c)
+    cv_stack = head.stack.cross_validated_f1(_log(oof), features, y, folds, seed + 1)
     cv_embedding = np.array(LABELS)[oof.argmax(axis=1)]
     head.metadata |= {
         "stack_c": stack_c,
         "folds": folds,
         "seed": seed,
         "cv_macro_f1_embedding": round(float(f1_score(y, cv_embedding, average="macro")), 4),
-        "cv_macro_f1_stacked": round(float(f1_score(y, cv_stack, average="macro")), 4),
+        "cv_macro_f1_stacked": round(cv_stack, 4),
     }
     return head

@@ -28,3 +28,22 @@ def test_embedding_cache_hits_skip_the_encoder_and_misses_fill_it(tmp_path):
     np.testing.assert_allclose(again[2], embed_texts(encoder, texts[2:])[0], atol=1e-5)
     io.append_embedding_cache(path, cache, fresh)
     assert sorted(io.load_embedding_cache(path)) == ["h1", "h2", "h3"]
+
+
+def test_states_hook_sees_new_texts_and_asked_for_cached_ones_keyed_by_hash(tmp_path):
+    encoder = load_encoder()
+    texts = ["The staff were lovely.", "I waited four hours.", "Parking was expensive."]
+    hashes = ["h1", "h2", "h3"]
+    _, fresh = embed_with_cache(encoder, texts[:2], hashes[:2], {})
+    seen: list[str] = []
+
+    def hook(keys, states, mask):
+        assert states.shape[:2] == mask.shape and states.shape[2] == 384
+        seen.extend(keys)
+
+    # h1 cached and not asked for: not encoded; h2 cached but asked for; h3 new
+    again, new = embed_with_cache(
+        encoder, texts, hashes, fresh, states_hook=hook, states_for={"h2"}
+    )
+    assert sorted(seen) == ["h2", "h3"] and sorted(new) == ["h3"]
+    np.testing.assert_allclose(again[1], fresh["h2"])  # a cached vector is kept, not replaced

@@ -413,9 +413,11 @@ def test_feedback_pipeline_default_onnx_and_torch_share_state_and_heads(runs, tm
     from flows.feedback_pipeline import feedback_pipeline_flow
     from nlp.embedding import MODEL_ID
 
-    # the default encoder is ONNX fp32: it used the shipped sentiment head (same space as torch)
+    # the default encoder is ONNX fp32: comment sentiment came from the shipped branch, run on
+    # the embedding pass's layer-3 states, its outputs cached by text hash beside the vectors
     assert PipelineConfig().encoder == "minilm-onnx"
-    assert any("comment sentiment by head" in r for r in runs["log_records"])
+    assert any("comment sentiment by branch" in r for r in runs["log_records"])
+    assert list((runs["out"] / "cache").glob("embeddings-sentiment_branch_*.parquet"))
     out = tmp_path / "out"
     shutil.copytree(runs["out"], out)
     meta = json.loads((out / "models" / "topic_registry" / "metadata.json").read_text())

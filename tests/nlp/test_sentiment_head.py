@@ -53,7 +53,7 @@ def test_sentiment_head_refuses_pickle_foreign_encoder_and_wrong_size(tmp_path):
 def test_sentiment_head_stacked_round_trips_and_labels_like_predict(tmp_path):
     X, F, labels = _toy_data()
     head = train_head(X, labels, "toy-encoder", c=1.0, features=F, folds=3)
-    assert head.stack is not None and head.stack["stack_weight"].shape == (
+    assert head.stack is not None and head.stack.weight.shape == (
         3 + len(CLAUSE_FEATURES),
         3,
     )
