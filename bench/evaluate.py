@@ -86,7 +86,7 @@ def evaluate(
     branch_log_p = collector.log_probabilities(range(len(texts)))
     print(
         f"speed: embedding alone {len(df) / t_embed:.0f} comments/s; embedding + sentiment "
-        f"branch (layers 4-6 on the pass's layer-3 states) {len(df) / t_branch:.0f} comments/s"
+        f"branch (layers 3-6 on the pass's layer-2 states) {len(df) / t_branch:.0f} comments/s"
     )
     scorer = SentimentScorer()
     raw_vader = SentimentScorer()
@@ -129,7 +129,7 @@ def evaluate(
     with_head = " + category head" if category_head is not None else ""
     extra = max(t_branch - t_embed, 1e-9)  # the branch's own cost on top of the shared pass
     print(
-        f"tagging + sentiment with the branch's own cost (layers 4-6) counted: "
+        f"tagging + sentiment with the branch's own cost (layers 3-6) counted: "
         f"{len(df) / (t_tag + extra):.0f} comments/s (branch alone {len(df) / extra:.0f}/s)"
     )
     print(

@@ -136,8 +136,8 @@ class PipelineConfig(_Frozen):
     tagging: TaggingConfig = TaggingConfig()
     sentiment_model: Literal["branch", "head"] = Field(
         "branch",
-        description="comment sentiment: `branch` (MiniLM layers 4-6 fine-tuned, on the "
-        "embedding pass's states; NHS hold-out macro-F1 0.77) or `head` (regression on the "
+        description="comment sentiment: `branch` (MiniLM layers 3-6 fine-tuned, on the "
+        "embedding pass's states; NHS hold-out macro-F1 0.78) or `head` (regression on the "
         "sentence embedding + clause features; 0.67, faster)",
     )
     sentiment_branch: Path | None = Field(

@@ -206,7 +206,7 @@ def embed_task(
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Embed redacted texts, reusing the on-disk cache keyed by text hash.
 
-    With the sentiment branch, the same pass hands its layer-3 token states to the branch for
+    With the sentiment branch, the same pass hands its layer-2 token states to the branch for
     the texts in `sentiment_hashes` (the comments this run tags); its log-probabilities are
     cached by text hash too. Returns (embeddings, text hash -> branch log-probabilities)."""
     logger = get_run_logger()
@@ -260,29 +260,32 @@ def load_sentiment_model(config: PipelineConfig, encoder: object) -> SentimentMo
     """The sentiment branch (default), else the regression head, else None (VADER)."""
     if config.sentiment_model == "branch":
         path = config.sentiment_branch or BRANCH_DIR
-        logger = get_run_logger()
-        if not (path / "metadata.json").exists():
-            logger.warning("no sentiment branch in %s: using the regression head", path)
-        elif not embedding.has_states(encoder):
-            logger.warning(
-                "encoder %s has no token states for the sentiment branch: using the "
-                "regression head (choose minilm-onnx or minilm)",
-                config.encoder,
-            )
-        elif json.loads((path / "metadata.json").read_text("utf-8")).get("encoder") != (
-            encoder_key(config)
-        ):
-            logger.warning(
-                "sentiment branch in %s was trained on another encoder's states: using the "
-                "regression head",
-                path,
-            )
-        else:
+        problem = branch_problem(path, encoder, encoder_key(config))
+        if problem is None:
             branch = SentimentBranch.load(path, encoder_key(config), embedding.STATE_LAYER)
             if isinstance(encoder, embedding.OnnxEncoder):
                 branch.use_onnx(encoders_dir(config))
             return branch
+        get_run_logger().warning(
+            "sentiment branch in %s: %s; using the regression head", path, problem
+        )
     return load_sentiment_head(config)
+
+
+def branch_problem(path: Path, encoder: object, space: str) -> str | None:
+    """Why the branch in `path` cannot run on this encoder's states, or None."""
+    if not (path / "metadata.json").exists():
+        return "not found"
+    if not embedding.has_states(encoder):
+        return "the encoder has no token states (choose minilm-onnx or minilm)"
+    meta = json.loads((path / "metadata.json").read_text("utf-8"))
+    if meta.get("encoder") != space or meta.get("from_layer") != embedding.STATE_LAYER:
+        return (
+            f"trained on layer {meta.get('from_layer')} states of {meta.get('encoder')}, this "
+            f"run has layer {embedding.STATE_LAYER} of {space} (retrain it with "
+            "scripts/train_sentiment_branch.py)"
+        )
+    return None
 
 
 def load_sentiment_head(config: PipelineConfig) -> SentimentHead | None:
@@ -341,7 +344,7 @@ def tag_task(
             prototypes.calibration,
         )
         similarity = category_similarity.SimilarityTagging(prototypes, embeddings, encode)
-    pain_points.build_tagging_pipeline(nlp, taxonomy)
+    tagging_nlp = pain_points.build_tagging_pipeline(nlp, taxonomy)
     labelled = None
     if isinstance(sentiment_model, SentimentBranch) and len(docs):
         log_p = branch_log_p or {}
@@ -362,7 +365,7 @@ def tag_task(
             f"{config.category_head}: categories {sorted(unknown)} are not in the taxonomy"
         )
     clauses, tags, sentiment = pain_points.tag_comments(
-        nlp,
+        tagging_nlp,
         SentimentScorer(),
         docs["comment_id"].tolist(),
         docs["text"].tolist(),

@@ -54,11 +54,11 @@ ENCODERS = tuple(ENCODER_IDS)
 # 5,000 NHS comments, bench/README.md); int8 and model2vec are spaces of their own.
 SPACE_IDS = {**ENCODER_IDS, "minilm-onnx": MODEL_ID}
 BUILD_FILE = "build.json"
-_BUILD_VERSION = 2  # bump when the export recipe changes: stale artefacts are rebuilt
+_BUILD_VERSION = 3  # bump when the export recipe changes: stale artefacts are rebuilt
 # The transformer layer whose token states the sentiment branch (nlp.sentiment_branch) reads:
 # the ONNX export returns them beside the last layer's, so the branch re-uses the embedding
 # pass's first STATE_LAYER layers instead of running its own encoder.
-STATE_LAYER = 3
+STATE_LAYER = 2
 STATES_OUTPUT = f"layer{STATE_LAYER}_states"
 
 
@@ -303,18 +303,7 @@ def _export_onnx(source: Path, out: Path, name: str) -> dict:
             do_constant_folding=True,
         )
     if name.endswith("int8"):
-        from onnxruntime.quantization import QuantType, quantize_dynamic
-
-        with _quiet():
-            # Per-channel int8 weights on the MatMuls only: per-tensor scales or quantised
-            # embedding lookups cost far more agreement with fp32 for no extra speed.
-            quantize_dynamic(
-                str(fp32),
-                str(out / "model.onnx"),
-                weight_type=QuantType.QInt8,
-                per_channel=True,
-                op_types_to_quantize=["MatMul"],
-            )
+        quantize_matmuls(fp32, out / "model.onnx")
         fp32.unlink()
     shutil.copy(source / "tokenizer.json", out / "tokenizer.json")
     settings = {
@@ -338,6 +327,22 @@ def _distill(source: Path, out: Path) -> dict:
         static = distill(str(source), pca_dims=MODEL2VEC_PCA_DIMS, quantize_to="float32")
         static.save_pretrained(str(out))
     return {"pca_dims": MODEL2VEC_PCA_DIMS}
+
+
+def quantize_matmuls(source: Path, target: Path) -> None:
+    """Dynamic int8 quantisation of an ONNX model's MatMul weights, per channel: per-tensor
+    scales or quantised embedding lookups cost far more agreement with fp32 for no extra speed.
+    Also used for the sentiment branch (nlp.sentiment_branch)."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    with _quiet():
+        quantize_dynamic(
+            str(source),
+            str(target),
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            op_types_to_quantize=["MatMul"],
+        )
 
 
 # ---------------------------------------------------------------- encoders

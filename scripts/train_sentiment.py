@@ -19,28 +19,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from flows.tasks import load_spacy  # noqa: E402
 from nlp import embedding  # noqa: E402
-from nlp.evaluation import holdout_mask, map_labels, parse_label_map  # noqa: E402
 from nlp.sentiment import SentimentScorer, comment_clause_features  # noqa: E402
 from nlp.sentiment_head import HEAD_DIR, train_head  # noqa: E402
-
-NHS = "nhs_patient_feedback_v6.csv"
+from scripts.labelled import add_labelled_arguments, provenance, training_rows  # noqa: E402
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / NHS)
-    ap.add_argument("--id", default="Comment ID")
-    ap.add_argument("--text", default="FFT answer")
-    ap.add_argument("--label", default="Comment sentiment")
-    ap.add_argument("--map", default="1,2=positive;3=neutral;4,5=negative")
-    ap.add_argument("--holdout-every", type=int, default=5)
+    add_labelled_arguments(ap)
     ap.add_argument("--c", type=float, default=0.01)
     ap.add_argument("--stack-c", type=float, default=1.0)
     ap.add_argument("--no-stack", action="store_true", help="embedding regression only")
@@ -48,10 +40,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=HEAD_DIR)
     args = ap.parse_args()
 
-    df = pd.read_csv(args.data, dtype=str, keep_default_na=False)
-    df["gold"] = map_labels(df[args.label].replace("", pd.NA), parse_label_map(args.map))
-    df = df[df["gold"].notna() & df[args.text].str.strip().ne("")]
-    train = df[~holdout_mask(df[args.id], args.holdout_every)]
+    train = training_rows(args)
     encoder = embedding.load_encoder(args.encoder, cache_dir=ROOT / "data" / "interim" / "encoders")
     t0 = time.perf_counter()
     X = embedding.embed_texts(encoder, train[args.text].tolist())
@@ -69,10 +58,7 @@ def main() -> None:
         c=args.c,
         features=features,
         stack_c=args.stack_c,
-        trained_on=args.data.name,
-        label_column=args.label,
-        label_map=args.map,
-        holdout=f"crc32({args.id}) % {args.holdout_every} == 0 excluded",
+        **provenance(args),
         class_counts=train["gold"].value_counts().to_dict(),
         trained_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )

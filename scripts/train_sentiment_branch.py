@@ -1,16 +1,17 @@
-"""Fine-tune the sentiment branch (MiniLM layers 4-6 + classifier) and save models/sentiment_branch.
+"""Fine-tune the sentiment branch (MiniLM layers 3-6 + classifier) and save models/sentiment_branch.
 
     .venv/bin/python scripts/train_sentiment_branch.py       # NHS patient feedback (default)
 
 Rows whose id falls in the hold-out (crc32(id) % 5 == 0, see nlp/evaluation.py) are never
-used: bench/evaluate.py scores the saved branch on exactly those rows. The remaining rows are
-split once more (seeded, 1/8) into the rows the branch is fine-tuned on and a validation part,
-which logs macro-F1 per epoch and fits the second stage (branch log-probabilities + clause
-lexicon features) where the branch has not seen the comments. The settings (layers 4-6, 4
-epochs, learning rate 1e-4) were chosen on that validation part; see bench/README.md.
+used: bench/evaluate.py scores the saved branch on exactly those rows. By default the branch is
+fine-tuned on all the other rows. With --validation-every K a seeded 1/K of them is kept out
+instead, to log macro-F1 per epoch and to fit a second stage (branch log-probabilities +
+clause lexicon features), kept only if it beats the branch there. The settings (layers 3-6, 4
+epochs, learning rate 1e-4) were chosen by 5-fold cross-validation inside the training rows
+(bench/sentiment_cv.py; bench/README.md).
 
-The token states come from the pipeline's own ONNX encoder export (layer 3 output), so the
-branch is trained on exactly what the nightly flow hands it. About 4 minutes on 2 cores.
+The token states come from the pipeline's own ONNX encoder export (layer 2 output), so the
+branch is trained on exactly what the nightly flow hands it. About 6 minutes on 2 cores.
 """
 
 from __future__ import annotations
@@ -22,14 +23,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from flows.tasks import load_spacy  # noqa: E402
 from nlp import embedding  # noqa: E402
-from nlp.evaluation import holdout_mask, map_labels, parse_label_map  # noqa: E402
 from nlp.sentiment import SentimentScorer, comment_clause_features  # noqa: E402
 from nlp.sentiment_branch import (  # noqa: E402
     BRANCH_DIR,
@@ -38,8 +37,7 @@ from nlp.sentiment_branch import (  # noqa: E402
     train_branch,
 )
 from nlp.sentiment_head import LABELS, Stack  # noqa: E402
-
-NHS = "nhs_patient_feedback_v6.csv"
+from scripts.labelled import add_labelled_arguments, provenance, training_rows  # noqa: E402
 
 
 def token_states(encoder, texts: list[str]) -> list[np.ndarray]:
@@ -55,39 +53,65 @@ def token_states(encoder, texts: list[str]) -> list[np.ndarray]:
     return states
 
 
+def validation_stack(branch, args, texts: list[str], states, gold: list[str]) -> dict:
+    """Fit the clause-feature stack on the validation rows; keep it only if it beats the
+    branch alone in 5-fold CV there. Returns the metadata to record."""
+    from sklearn.metrics import f1_score
+
+    log_p = branch_log_probabilities(branch, states)
+    features = comment_clause_features(load_spacy(), SentimentScorer(), texts)
+    stack = Stack.fit(log_p, features, gold, args.stack_c)
+    cv_stack = stack.cross_validated_f1(log_p, features, gold, 5, 1)
+    alone = f1_score(gold, [LABELS[i] for i in log_p.argmax(1)], average="macro")
+    print(f"validation macro-F1: branch {alone:.3f}, stacked (5-fold CV) {cv_stack:.3f}")
+    branch.stack = stack if cv_stack > alone else None
+    return {
+        "validation": f"seeded 1/{args.validation_every} of the training rows "
+        "(numpy default_rng(0) permutation)",
+        "n_validation": len(gold),
+        "validation_macro_f1_branch": round(float(alone), 4),
+        "validation_cv_macro_f1_stacked": round(cv_stack, 4),
+        "stacked": branch.stack is not None,
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / NHS)
-    ap.add_argument("--id", default="Comment ID")
-    ap.add_argument("--text", default="FFT answer")
-    ap.add_argument("--label", default="Comment sentiment")
-    ap.add_argument("--map", default="1,2=positive;3=neutral;4,5=negative")
-    ap.add_argument("--holdout-every", type=int, default=5)
+    add_labelled_arguments(ap)
+    ap.add_argument(
+        "--validation-every",
+        type=int,
+        default=0,
+        help="keep every K-th training row (seeded) out to log validation F1 per epoch and "
+        "try the clause-feature stack on; 0 (default) trains on all training rows",
+    )
     ap.add_argument("--epochs", type=int, default=TrainingSettings.epochs)
     ap.add_argument("--lr", type=float, default=TrainingSettings.learning_rate)
     ap.add_argument("--stack-c", type=float, default=1.0)
     ap.add_argument("--encoder", default="minilm-onnx", choices=("minilm", "minilm-onnx"))
     ap.add_argument("--out", type=Path, default=BRANCH_DIR)
+    ap.add_argument(
+        "--licence",
+        default="CC BY-NC-SA 4.0 derivative (trained on NHS patient feedback, see README)",
+        help="the licence the training data puts on the model (recorded in its metadata)",
+    )
     args = ap.parse_args()
 
     import torch
     from transformers import AutoModel
 
     torch.set_num_threads(2)
-    df = pd.read_csv(args.data, dtype=str, keep_default_na=False)
-    df["gold"] = map_labels(df[args.label].replace("", pd.NA), parse_label_map(args.map))
-    df = df[df["gold"].notna() & df[args.text].str.strip().ne("")]
-    train = df[~holdout_mask(df[args.id], args.holdout_every)].reset_index(drop=True)
+    train = training_rows(args)
     encoder = embedding.load_encoder(args.encoder, cache_dir=ROOT / "data" / "interim" / "encoders")
     t0 = time.perf_counter()
     texts = train[args.text].tolist()
     states = token_states(encoder, texts)
     print(f"token states of {len(train)} training comments in {time.perf_counter() - t0:.0f} s")
 
-    rng = np.random.default_rng(0)
-    order = rng.permutation(len(train))
-    val, fit = order[: len(train) // 8], order[len(train) // 8 :]
     gold = train["gold"].tolist()
+    order = np.random.default_rng(0).permutation(len(train))
+    n_val = len(train) // args.validation_every if args.validation_every else 0
+    val, fit = order[:n_val], order[n_val:]
     source = embedding.default_model_path()
     bert = AutoModel.from_pretrained(str(source), attn_implementation="eager")
     layer = embedding.STATE_LAYER
@@ -101,34 +125,23 @@ def main() -> None:
         embedding.SPACE_IDS[args.encoder],
         layer,
         settings,
-        validation=([states[i] for i in val], [gold[i] for i in val]),
+        validation=([states[i] for i in val], [gold[i] for i in val]) if n_val else None,
     )
     print(f"fine-tuned on {len(fit)} comments in {time.perf_counter() - t0:.0f} s")
-
-    log_p = branch_log_probabilities(branch, [states[i] for i in val])
-    features = comment_clause_features(load_spacy(), SentimentScorer(), [texts[i] for i in val])
-    val_gold = [gold[i] for i in val]
-    stack = Stack.fit(log_p, features, val_gold, args.stack_c)
-    cv_stack = stack.cross_validated_f1(log_p, features, val_gold, 5, 1)
-    from sklearn.metrics import f1_score
-
-    alone = f1_score(val_gold, [LABELS[i] for i in log_p.argmax(1)], average="macro")
-    print(f"validation macro-F1: branch {alone:.3f}, stacked (5-fold CV) {cv_stack:.3f}")
-    branch.stack = stack if cv_stack > alone else None
     branch.metadata |= {
-        "trained_on": args.data.name,
-        "licence": "CC BY-NC-SA 4.0 derivative (trained on NHS patient feedback, see README)",
+        **provenance(args),
+        "licence": args.licence,
         "base_model": embedding.MODEL_ID,
-        "label_column": args.label,
-        "label_map": args.map,
-        "holdout": f"crc32({args.id}) % {args.holdout_every} == 0 excluded",
-        "validation": "seeded 1/8 of the training rows (numpy default_rng(0) permutation)",
-        "n_validation": len(val),
-        "validation_macro_f1_branch": round(float(alone), 4),
-        "validation_cv_macro_f1_stacked": round(cv_stack, 4),
-        "stacked": branch.stack is not None,
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
+    if n_val:
+        branch.metadata |= validation_stack(
+            branch,
+            args,
+            [texts[i] for i in val],
+            [states[i] for i in val],
+            [gold[i] for i in val],
+        )
     out = branch.save(args.out)
     size = sum(f.stat().st_size for f in out.iterdir()) / 1e6
     print(f"saved branch ({size:.1f} MB, stacked: {branch.stack is not None}) to {out}")

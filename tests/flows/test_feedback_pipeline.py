@@ -414,7 +414,7 @@ def test_feedback_pipeline_default_onnx_and_torch_share_state_and_heads(runs, tm
     from nlp.embedding import MODEL_ID
 
     # the default encoder is ONNX fp32: comment sentiment came from the shipped branch, run on
-    # the embedding pass's layer-3 states, its outputs cached by text hash beside the vectors
+    # the embedding pass's layer-2 states, its outputs cached by text hash beside the vectors
     assert PipelineConfig().encoder == "minilm-onnx"
     assert any("comment sentiment by branch" in r for r in runs["log_records"])
     assert list((runs["out"] / "cache").glob("embeddings-sentiment_branch_*.parquet"))

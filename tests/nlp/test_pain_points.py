@@ -275,3 +275,51 @@ def test_pain_points_longer_match_of_another_category_wins(tagging_nlp):
     _, tags, _ = tag_comments(tagging_nlp, SentimentScorer(), ["f"], [text])
     assert "online form" in set(tags["evidence"])
     assert not {"redundant_forms", "staff_attitude"} & set(tags["category"])
+
+
+def test_pain_points_tagging_pipeline_runs_no_tagger_and_keeps_the_shared_one(spacy_nlp):
+    before = (list(spacy_nlp.pipe_names), list(spacy_nlp.disabled))
+    tax = parse_taxonomy(default_taxonomy_text())
+    tagging = build_tagging_pipeline(spacy_nlp, tax)
+    assert tagging.pipe_names == ["senter", "context_free_lemmatizer", "pain_point_tagger"]
+    assert (list(spacy_nlp.pipe_names), list(spacy_nlp.disabled)) == before
+    assert tagging.vocab is spacy_nlp.vocab
+    text = "We waited hours. The nurses were kind but the forms were too long."
+    doc = tagging(text)
+    full = spacy_nlp(text)
+    # the same sentences as the full pipeline (its senter), and inflections folded for phrases
+    assert [s.text for s in doc.sents] == [s.text for s in full.sents]
+    assert {s.label_ for s in doc.spans["pain_points"]} >= {
+        "slow_process",
+        "staff_attitude",
+        "redundant_forms",
+    }
+
+
+def test_pain_points_patterns_needing_a_tagger_are_refused():
+    text = (
+        "categories:\n  - {id: x, name: X, description: d, phrases: [a],"
+        " patterns: [[{LEMMA: form, POS: NOUN}]]}"
+    )
+    with pytest.raises(TaxonomyError, match=r"category 'x': patterns use \['POS'\]"):
+        parse_taxonomy(text, "mine.yaml")
+
+
+def test_pain_points_one_clause_comment_takes_the_comment_models_sentiment(tagging_nlp):
+    texts = ["The wait was long", "Staff were lovely but I waited 4 hours."]
+    # the comment model's verdicts (here given in advance) overrule the lexicon for a comment
+    # of one clause only; a mixed comment's clauses keep their own lexicon scores
+    clauses, tags, _ = tag_comments(
+        tagging_nlp,
+        SentimentScorer(),
+        ["one", "two"],
+        texts,
+        comment_sentiment=(["positive", "neutral"], [0.7, 0.0]),
+    )
+    one = clauses[clauses["comment_id"] == "one"]
+    assert list(one["sentiment_label"]) == ["positive"] and list(one["sentiment_score"]) == [0.7]
+    assert not tags.loc[tags["comment_id"] == "one", "is_pain_point"].any()
+    two = clauses[clauses["comment_id"] == "two"]
+    assert list(two["sentiment_label"]) == ["positive", "negative"]
+    pain = tags[tags["comment_id"] == "two"].set_index("category")["is_pain_point"]
+    assert pain["slow_process"] and not pain["staff_attitude"]

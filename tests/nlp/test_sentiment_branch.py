@@ -90,13 +90,22 @@ def test_branch_refuses_other_encoder_other_layer_and_pickle(trained, tmp_path):
         SentimentBranch.load(out, "enc-x", 3)
 
 
-def test_onnx_branch_gives_the_torch_branch_outputs(trained, tmp_path):
-    states, _ = _states(20, seed=3)
+def test_onnx_branch_gives_the_torch_branch_outputs_and_int8_its_labels(trained, tmp_path):
+    states, _ = _states(60, seed=3)
     expected = branch_log_probabilities(trained, states)
-    model = trained.use_onnx(tmp_path / "cache")
-    assert model.name == "branch.onnx" and model.parent.name == trained.cache_key
     try:
+        model = trained.use_onnx(tmp_path / "cache", int8=False)
+        assert model.name == "branch.onnx" and model.parent.name == trained.cache_key
         np.testing.assert_allclose(branch_log_probabilities(trained, states), expected, atol=1e-4)
+        model = trained.use_onnx(tmp_path / "cache")  # the pipeline's default: int8 weights
+        assert model.name == "branch.int8.onnx" and (model.parent / "branch.onnx").exists()
+        import onnx
+
+        ops = {node.op_type for node in onnx.load(str(model)).graph.node}
+        assert "MatMulInteger" in ops  # weight MatMuls run in int8 (attention scores stay fp32)
+        quantized = branch_log_probabilities(trained, states)
+        assert (quantized.argmax(1) == expected.argmax(1)).mean() >= 0.95
+        np.testing.assert_allclose(quantized, expected, atol=0.25)
     finally:
         trained.session = None
 
@@ -151,5 +160,5 @@ def test_shipped_branch_reads_praise_complaints_negation_and_shares_torch_states
         results[name] = collector.log_probabilities(range(len(texts)))
     labels = [LABELS[i] for i in results["minilm-onnx"].argmax(1)]
     assert labels == ["positive", "negative", "positive", "negative"]
-    # torch MiniLM's layer-3 states are the ONNX export's: same branch outputs
+    # torch MiniLM's layer-2 states are the ONNX export's: same branch outputs
     np.testing.assert_allclose(results["minilm"], results["minilm-onnx"], atol=1e-3)
