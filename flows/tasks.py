@@ -234,7 +234,11 @@ def embed_task(
         new_log_p = collector.results()
         io.append_embedding_cache(branch_path, branch_cache, new_log_p)
         log_p = {h: v for h, v in {**branch_cache, **new_log_p}.items() if h in sentiment_hashes}
-        logger.info("embed: sentiment branch ran on %d texts", len(new_log_p))
+        logger.info(
+            "embed: sentiment branch ran on %d texts (%.1f s of its own)",
+            len(new_log_p),
+            collector.seconds,
+        )
     logger.info("embed: %d documents, %d newly embedded", len(docs), len(fresh))
     return matrix, log_p
 
@@ -343,8 +347,16 @@ def tag_task(
             prototypes.threshold,
             prototypes.calibration,
         )
-        similarity = category_similarity.SimilarityTagging(prototypes, embeddings, encode)
-    tagging_nlp = pain_points.build_tagging_pipeline(nlp, taxonomy)
+        similarity = (prototypes, encode)
+    tagger = (
+        CategoryHead.load(config.category_head, encoder_key(config))
+        if config.category_head
+        else None
+    )
+    try:
+        tagging_nlp = pain_points.build_tagging_pipeline(nlp, taxonomy, tagger, similarity)
+    except pain_points.TaxonomyError as exc:
+        raise pain_points.TaxonomyError(f"{config.category_head}: {exc}") from exc
     labelled = None
     if isinstance(sentiment_model, SentimentBranch) and len(docs):
         log_p = branch_log_p or {}
@@ -354,24 +366,13 @@ def tag_task(
         labelled = sentiment_model.labeller(np.stack([log_p[h] for h in docs["text_hash"]]))
     elif sentiment_model is not None and len(docs):
         labelled = sentiment_model.labeller(embeddings)
-    tagger = (
-        CategoryHead.load(config.category_head, encoder_key(config))
-        if config.category_head
-        else None
-    )
-    unknown = set(tagger.categories) - set(taxonomy.names()) if tagger else set()
-    if unknown:
-        raise pain_points.TaxonomyError(
-            f"{config.category_head}: categories {sorted(unknown)} are not in the taxonomy"
-        )
     clauses, tags, sentiment = pain_points.tag_comments(
         tagging_nlp,
         SentimentScorer(),
         docs["comment_id"].tolist(),
         docs["text"].tolist(),
         comment_sentiment=labelled,
-        comment_tags=tagger.tags(embeddings) if tagger is not None and len(docs) else None,
-        similarity=similarity,
+        embeddings=embeddings,
     )
     logger.info(
         "tag: %d clauses, %d tags (%d pain points; by method %s); comment sentiment by %s",

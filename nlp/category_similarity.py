@@ -54,15 +54,6 @@ class CategoryPrototypes:
         return int(np.argmax(clause_vectors @ self.vectors[self.ids.index(category)]))
 
 
-@dataclass(frozen=True)
-class SimilarityTagging:
-    """What `pain_points.tag_comments` needs to add similarity tags."""
-
-    prototypes: CategoryPrototypes
-    embeddings: np.ndarray  # the comments' sentence embeddings, rows aligned with the texts
-    encode: Encode  # the same encoder: embeds clauses of multi-clause comments (evidence)
-
-
 def build_prototypes(categories: Sequence, encode: Encode) -> CategoryPrototypes:
     """Embed each category's "name. description" and examples; calibrate the threshold.
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import spacy
 import yaml
@@ -22,7 +23,9 @@ from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
 from nlp import lemmas  # noqa: F401  (registers the context_free_lemmatizer factory)
-from nlp.category_similarity import SimilarityTagging
+from nlp.category_head import CategoryHead
+from nlp.category_similarity import CategoryPrototypes, Encode
+from nlp.comment_taggers import SPAN_KEY
 from nlp.schemas import conform
 from nlp.sentiment import (
     Clause,
@@ -32,7 +35,6 @@ from nlp.sentiment import (
     split_clauses,
 )
 
-SPAN_KEY = "pain_points"
 JOURNEY_STAGES = ("learn", "apply", "use")
 # The tagging pass runs no tagger, parser or NER (build_tagging_pipeline), so token patterns
 # cannot ask for what those set.
@@ -235,11 +237,18 @@ def make_pain_point_tagger(nlp: Language, name: str, taxonomy: dict[str, Any] | 
     return PainPointTagger(nlp, name, data)
 
 
-def build_tagging_pipeline(nlp: Language, taxonomy: Taxonomy) -> Language:
+def build_tagging_pipeline(
+    nlp: Language,
+    taxonomy: Taxonomy,
+    category_head: CategoryHead | None = None,
+    similarity: tuple[CategoryPrototypes, Encode] | None = None,
+) -> Language:
     """The tagging pass's pipeline, sharing `nlp`'s vocabulary and tokenizer: its sentence
-    recogniser (`senter`), context-free lemmas (`nlp.lemmas`, from its lemmatizer's tables) and
-    the pain-point tagger with `taxonomy`. No tok2vec, tagger, parser or NER: the same sentences
-    and, in 99 % of NHS comments, the same tags as the full pipeline, six times faster."""
+    recogniser (`senter`), context-free lemmas (`nlp.lemmas`, from its lemmatizer's tables),
+    the rule tagger with `taxonomy`, and optionally the comment-level taggers
+    (`nlp.comment_taggers`): a supervised `category_head`, and `similarity` = (prototypes, the
+    run's encode function). No tok2vec, tagger, parser or NER: the same sentences and, in
+    99.7 % of comments, the same rule tags as the full pipeline, four times faster."""
     if "lemmatizer" not in nlp.pipe_names:
         raise ValueError(f"spaCy pipeline {nlp.meta.get('name')!r} has no lemmatizer tables")
     tagging = spacy.blank(nlp.lang, vocab=nlp.vocab)
@@ -251,6 +260,13 @@ def build_tagging_pipeline(nlp: Language, taxonomy: Taxonomy) -> Language:
     lemmatizer = tagging.add_pipe("context_free_lemmatizer")
     lemmatizer.set_tables(nlp.get_pipe("lemmatizer").lookups)
     tagging.add_pipe("pain_point_tagger", config={"taxonomy": taxonomy.to_dict()})
+    if category_head is not None:
+        unknown = sorted(set(category_head.categories) - set(taxonomy.names()))
+        if unknown:
+            raise TaxonomyError(f"category head: categories {unknown} are not in the taxonomy")
+        tagging.add_pipe("category_head_tagger").set_head(category_head)
+    if similarity is not None:
+        tagging.add_pipe("similarity_tagger").set_prototypes(*similarity)
     return tagging
 
 
@@ -261,32 +277,31 @@ def tag_comments(
     texts: Sequence[str],
     batch_size: int = 256,
     comment_sentiment: tuple[Sequence[str], Sequence[float]] | CommentLabel | None = None,
-    comment_tags: Sequence[Sequence[tuple[str, float]]] | None = None,
-    similarity: SimilarityTagging | None = None,
+    embeddings: np.ndarray | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Clauses with sentiment, pain-point tags with evidence, and comment sentiment.
 
+    `nlp` is a `build_tagging_pipeline`; its taggers put spans in `doc.spans["pain_points"]`.
+    `embeddings` (rows aligned with `texts`: the topic stage's sentence embeddings) go on each
+    Doc as `doc._.comment_vector` for the comment-level taggers, which need them.
     `comment_sentiment` labels whole comments: (labels, scores) given in advance, or a
     `SentimentHead.labeller`, called with each comment's clauses; without it the clause scorer
     labels them too. Sentences come from `parse_comments` (spaCy's senter, not the parser).
     Clauses are scored by the lexicon scorer, except the clause of a one-clause comment, which
     takes the comment's label and score when `comment_sentiment` is given (a model's).
-    A tag `is_pain_point` when its clause is negative, or neutral inside a negative comment.
-    Offsets are character offsets into the given (redacted) text.
-
-    `comment_tags` (per comment: (category, probability) from a `CategoryHead`) add a tag for
-    each category the rules did not find in that comment, with `method = 'head'`; its evidence is
-    the comment's only clause, or the whole comment when it has several.
-
-    `similarity` adds, for a comment whose embedding is close enough to a category that neither
-    rules nor head found there, a tag with `method = 'similarity'` and the cosine as `score`;
-    its evidence is the clause most similar to the category (clauses of multi-clause comments
-    are embedded for that, in one batch).
+    A tag `is_pain_point` when its clause is negative, or neutral inside a negative comment (a
+    tag over a whole multi-clause comment: when the comment is negative). Offsets are character
+    offsets into the given (redacted) text.
     """
+    if embeddings is not None and len(embeddings) != len(texts):
+        raise ValueError(f"{len(embeddings)} embeddings for {len(texts)} texts")
+    inputs: Sequence[str] | list[Doc] = texts
+    if embeddings is not None:
+        inputs = [nlp.make_doc(text) for text in texts]
+        for doc, vector in zip(inputs, embeddings, strict=True):
+            doc._.comment_vector = vector
     clause_rows, tag_rows, sent_rows = [], [], []
-    similar = similarity.prototypes.tags(similarity.embeddings) if similarity else None
-    pending: list[tuple[int, str, list[Clause], list[str], str]] = []
-    docs = parse_comments(nlp, texts, batch_size)
+    docs = parse_comments(nlp, inputs, batch_size)
     for i, (cid, doc) in enumerate(zip(comment_ids, docs, strict=True)):
         clauses = split_clauses(doc)
         scores = [scorer.score(c.text) for c in clauses]
@@ -314,7 +329,7 @@ def tag_comments(
                 }
             )
         for span in doc.spans[SPAN_KEY]:
-            idx = _clause_of(clauses, span.start_char)
+            idx = None if span._.whole_comment else _clause_of(clauses, span.start_char)
             clause_label = labels[idx] if idx is not None else label
             tag_rows.append(
                 {
@@ -324,38 +339,11 @@ def tag_comments(
                     "start": span.start_char,
                     "end": span.end_char,
                     "evidence": span.text,
-                    "score": 1.0,
+                    "score": span._.tag_score,
                     "is_pain_point": _is_pain(clause_label, label),
-                    "method": "rule",
+                    "method": span._.tag_method,
                 }
             )
-        found = {span.label_ for span in doc.spans[SPAN_KEY]}
-        extra = [(c, p, "head") for c, p in (comment_tags[i] if comment_tags is not None else ())]
-        extra += [(c, p, "similarity") for c, p in (similar[i] if similar is not None else ())]
-        for category, prob, method in extra:
-            if category in found:
-                continue
-            found.add(category)
-            if method == "similarity" and len(clauses) > 1:
-                pending.append((len(tag_rows), category, clauses, labels, label))
-            whole = len(clauses) != 1
-            start, end = (0, len(doc.text)) if whole else (clauses[0].start, clauses[0].end)
-            clause_label = label if whole else labels[0]
-            tag_rows.append(
-                {
-                    "comment_id": cid,
-                    "clause_index": None if whole else 0,
-                    "category": category,
-                    "start": start,
-                    "end": end,
-                    "evidence": doc.text[start:end],
-                    "score": prob,
-                    "is_pain_point": "negative" in (label, clause_label),
-                    "method": method,
-                }
-            )
-    if pending and similarity is not None:
-        _similar_clauses(tag_rows, pending, similarity)
     return (
         conform(pd.DataFrame(clause_rows), "clauses"),
         conform(pd.DataFrame(tag_rows), "pain_points"),
@@ -366,25 +354,6 @@ def tag_comments(
 def _is_pain(clause_label: str, comment_label: str) -> bool:
     """A negative clause, or a neutral one inside a negative comment."""
     return clause_label == "negative" or (comment_label == "negative" and clause_label == "neutral")
-
-
-def _similar_clauses(
-    tag_rows: list[dict], pending: list[tuple], similarity: SimilarityTagging
-) -> None:
-    """Point each pending similarity tag at its comment's clause most similar to the category."""
-    vectors = similarity.encode([c.text for _, _, clauses, _, _ in pending for c in clauses])
-    offset = 0
-    for row, category, clauses, labels, label in pending:
-        k = similarity.prototypes.best_clause(category, vectors[offset : offset + len(clauses)])
-        offset += len(clauses)
-        clause = clauses[k]
-        tag_rows[row].update(
-            clause_index=clause.index,
-            start=clause.start,
-            end=clause.end,
-            evidence=clause.text,
-            is_pain_point=_is_pain(labels[k], label),
-        )
 
 
 def _clause_of(clauses: list[Clause], char: int) -> int | None:

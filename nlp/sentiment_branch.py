@@ -21,6 +21,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -230,9 +231,12 @@ class BranchCollector:
         self.branch = branch
         self.sums: dict = {}
         self.counts: dict = {}
+        self.seconds = 0.0  # spent running the branch (its own cost beside the shared pass)
 
     def __call__(self, keys: Sequence, states: np.ndarray, mask: np.ndarray) -> None:
+        t0 = time.perf_counter()
         log_p = self.branch.log_probabilities(states.astype(np.float32), mask.astype(np.int64))
+        self.seconds += time.perf_counter() - t0
         for key, row in zip(keys, log_p, strict=True):
             key = key.item() if isinstance(key, np.generic) else key
             self.sums[key] = self.sums.get(key, 0.0) + row

@@ -56,3 +56,11 @@ def test_lemmas_component_uses_the_norm_so_contractions_read_as_words(spacy_nlp,
 def test_lemmas_need_tables_first():
     with pytest.raises(RuntimeError, match="set_tables"):
         ContextFreeLemmatizer().lemma("waited")
+
+
+@pytest.mark.parametrize(
+    ("word", "lemma"),
+    [("is", "be"), ("does", "do"), ("doing", "do"), ("has", "have"), ("ups", "up"), ("nhs", "nhs")],
+)
+def test_lemmas_auxiliaries_short_plurals_and_acronyms(lemmatizer, word, lemma):
+    assert lemmatizer.lemma(word) == lemma

@@ -78,24 +78,38 @@ def test_pain_points_custom_taxonomy_replaces_default(spacy_nlp):
     assert list(tags["category"]) == ["parking"]
 
 
-def test_pain_points_head_tags_add_evidence_without_duplicating_rules(tagging_nlp):
+class _RowHead:
+    """A category head stand-in: the comment vector's argmax row picks its tags."""
+
+    categories = ("slow_process", "unclear_communication")
+    by_row = (
+        [("slow_process", 0.9)],
+        [("unclear_communication", 0.7)],
+        [("unclear_communication", 0.6)],
+    )
+
+    def tags(self, vectors):
+        return [self.by_row[int(v.argmax())] for v in vectors]
+
+
+def test_pain_points_head_tags_add_evidence_without_duplicating_rules(spacy_nlp):
+    import numpy as np
+
     texts = [
         "I waited 4 hours and the receptionist was rude.",  # rules find both categories
         "Nobody ever said what the note meant.",  # one clause, no rule match
         "The nurse was fine. Nobody said what the results meant, but parking was easy.",
     ]
-    head = [
-        [("slow_process", 0.9)],
-        [("unclear_communication", 0.7)],
-        [("unclear_communication", 0.6)],
-    ]
+    tax = parse_taxonomy(default_taxonomy_text())
+    nlp = build_tagging_pipeline(spacy_nlp, tax, category_head=_RowHead())
+    assert nlp.pipe_names[-1] == "category_head_tagger"
     _, tags, sentiment = tag_comments(
-        tagging_nlp,
+        nlp,
         SentimentScorer(),
         ["a", "b", "c"],
         texts,
         comment_sentiment=(["negative", "negative", "neutral"], [-0.8, -0.6, 0.0]),
-        comment_tags=head,
+        embeddings=np.eye(3, dtype="float32"),
     )
     a = tags[tags["comment_id"] == "a"]
     assert (a["method"] == "rule").all() and (a["category"] == "slow_process").sum() == 1
@@ -108,6 +122,13 @@ def test_pain_points_head_tags_add_evidence_without_duplicating_rules(tagging_nl
     c = tags[(tags["comment_id"] == "c") & (tags["method"] == "head")].iloc[0]
     assert pd.isna(c["clause_index"]) and (c["start"], c["end"]) == (0, len(texts[2]))
     assert list(sentiment["label"]) == ["negative", "negative", "neutral"]
+    with pytest.raises(ValueError, match="no comment_vector"):
+        tag_comments(nlp, SentimentScorer(), ["a"], texts[:1])  # the head needs the embeddings
+
+
+def test_pain_points_head_with_categories_outside_the_taxonomy_is_refused(spacy_nlp):
+    with pytest.raises(TaxonomyError, match=r"\['slow_process', 'unclear_communication'\]"):
+        build_tagging_pipeline(spacy_nlp, parse_taxonomy(CUSTOM), category_head=_RowHead())
 
 
 def test_pain_points_category_head_trains_thresholds_and_round_trips(tmp_path):
@@ -203,12 +224,11 @@ def test_pain_points_default_taxonomy_tags_a_mixed_comment(tagging_nlp):
 
 
 def test_pain_points_similarity_tags_exact_evidence_and_not_where_a_rule_found_it(spacy_nlp):
-    from flows.tasks import load_spacy
-    from nlp.category_similarity import SimilarityTagging, build_prototypes
+    from nlp.category_similarity import build_prototypes
 
     tax = parse_taxonomy(WITH_EXAMPLES)
-    nlp = build_tagging_pipeline(load_spacy(), tax)
     protos = build_prototypes(tax.categories, _toy_encode)
+    nlp = build_tagging_pipeline(spacy_nlp, tax, similarity=(protos, _toy_encode))
     assert 0.1 <= protos.threshold < 0.9 and protos.calibration["n_examples"] == 6
     texts = [
         "The car park was full. Parking spaces were hard to get.",  # the rule finds parking
@@ -222,7 +242,7 @@ def test_pain_points_similarity_tags_exact_evidence_and_not_where_a_rule_found_i
         ["a", "b", "c", "d"],
         texts,
         comment_sentiment=(["neutral", "negative", "negative", "neutral"], [0.0, -0.5, -0.4, 0.0]),
-        similarity=SimilarityTagging(protos, _toy_encode(texts), _toy_encode),
+        embeddings=_toy_encode(texts),
     )
     assert list(tags.loc[tags["comment_id"] == "a", "method"]) == ["rule"]
     similar = tags[tags["method"] == "similarity"].set_index("comment_id")
