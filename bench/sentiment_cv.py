@@ -36,26 +36,15 @@ from scripts.labelled import add_labelled_arguments, training_rows  # noqa: E402
 
 
 def layer_states(texts: list[str], layer: int, batch_size: int = 64) -> list[np.ndarray]:
-    """Each text's token states after transformer layer `layer` of torch MiniLM (first chunk)."""
-    import torch
-
-    model = embedding.load_encoder("minilm")
-    bert, tokenizer = model[0].auto_model, model.tokenizer
+    """Each text's token states after transformer layer `layer` of torch MiniLM (truncated to
+    the window, padding dropped)."""
     states: list[np.ndarray] = [np.zeros(0)] * len(texts)
-    order = np.argsort([-len(t) for t in texts], kind="stable")
-    with torch.no_grad():
-        for start in range(0, len(order), batch_size):
-            idx = order[start : start + batch_size]
-            enc = tokenizer(
-                [texts[i] for i in idx],
-                truncation=True,
-                max_length=model.max_seq_length,
-                padding=True,
-                return_tensors="pt",
-            )
-            hidden = bert(**enc, output_hidden_states=True).hidden_states[layer].numpy()
-            for row, h, m in zip(idx, hidden, enc["attention_mask"].numpy(), strict=True):
-                states[row] = h[: int(m.sum())].astype(np.float32)
+
+    def keep(rows, batch, mask):
+        for row, h, m in zip(rows, batch, mask, strict=True):
+            states[row] = h[: int(m.sum())].astype(np.float32)
+
+    embedding.torch_states(embedding.load_encoder("minilm"), texts, batch_size, keep, layer)
     return states
 
 

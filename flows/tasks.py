@@ -353,10 +353,7 @@ def tag_task(
         if config.category_head
         else None
     )
-    try:
-        tagging_nlp = pain_points.build_tagging_pipeline(nlp, taxonomy, tagger, similarity)
-    except pain_points.TaxonomyError as exc:
-        raise pain_points.TaxonomyError(f"{config.category_head}: {exc}") from exc
+    tagging_nlp = pain_points.build_tagging_pipeline(nlp, taxonomy, tagger, similarity)
     labelled = None
     if isinstance(sentiment_model, SentimentBranch) and len(docs):
         log_p = branch_log_p or {}

@@ -28,6 +28,7 @@ class CategoryHead:
     thresholds: np.ndarray  # (k,) probability at or above which a comment gets the category
     encoder: str
     metadata: dict = field(default_factory=dict)
+    origin: str = "category head"  # what errors call it: the directory it was loaded from
 
     def probabilities(self, embeddings: np.ndarray) -> np.ndarray:
         check_width(embeddings, self.weight, self.encoder)
@@ -66,6 +67,7 @@ class CategoryHead:
             t["thresholds"],
             meta["encoder"],
             meta,
+            str(directory),
         )
 
 

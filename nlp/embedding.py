@@ -387,6 +387,7 @@ class OnnxEncoder:
             str(directory / "model.onnx"), options, providers=["CPUExecutionProvider"]
         )
         self._inputs = {i.name for i in self.session.get_inputs()}
+        self._outputs = [o.name for o in self.session.get_outputs()]
         self.was_built = False
 
     def get_embedding_dimension(self) -> int:
@@ -430,8 +431,7 @@ class OnnxEncoder:
             ids[row, : len(tokens)] = tokens
             mask[row, : len(tokens)] = 1
         feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-        outputs = [o.name for o in self.session.get_outputs()]
-        wanted = outputs if hook is not None else outputs[:1]
+        wanted = self._outputs if hook is not None else self._outputs[:1]
         result = self.session.run(wanted, {k: v for k, v in feed.items() if k in self._inputs})
         states = result[0]
         if hook is not None:
@@ -508,13 +508,17 @@ def chunk_words(text: str, max_words: int) -> list[str]:
 def has_states(model: Any) -> bool:
     """Whether `embed_texts` can hand this encoder's layer-STATE_LAYER token states to a hook."""
     if isinstance(model, OnnxEncoder):
-        return STATES_OUTPUT in {o.name for o in model.session.get_outputs()}
+        return STATES_OUTPUT in model._outputs
     return isinstance(model, SentenceTransformer)
 
 
-def _torch_states(model: Any, texts: list[str], batch_size: int, hook: StatesHook) -> None:
-    """The torch encoder's layer-STATE_LAYER token states, batch by batch (a second pass:
-    sentence-transformers' encode does not expose them; the ONNX encoders need none)."""
+def torch_states(
+    model: Any, texts: Sequence[str], batch_size: int, hook: StatesHook, layer: int = STATE_LAYER
+) -> None:
+    """The torch encoder's token states after transformer layer `layer`, batch by batch, to
+    `hook(text_rows, states, mask)` (texts truncated to the window). `embed_texts` uses it as a
+    second pass (sentence-transformers' encode does not expose the states; the ONNX encoders
+    need none); bench/sentiment_cv.py reads other layers with it."""
     import torch
 
     bert = model[0].auto_model
@@ -530,7 +534,7 @@ def _torch_states(model: Any, texts: list[str], batch_size: int, hook: StatesHoo
                 return_tensors="pt",
             )
             out = bert(**enc, output_hidden_states=True)
-            hook(idx, out.hidden_states[STATE_LAYER].numpy(), enc["attention_mask"].numpy())
+            hook(idx, out.hidden_states[layer].numpy(), enc["attention_mask"].numpy())
 
 
 def embed_texts(
@@ -576,7 +580,7 @@ def embed_texts(
         dtype=np.float32,
     )
     if states_hook is not None and onnx_hook is None:
-        _torch_states(model, pieces, batch_size, hook)
+        torch_states(model, pieces, batch_size, hook)
     if len(pieces) == len(texts):
         return vectors
     pooled = np.zeros((len(texts), dim), dtype=np.float32)

@@ -6,6 +6,7 @@ names the encoder and loading refuses a head from another encoder. Pickle is nev
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -16,8 +17,14 @@ TENSORS = "model.safetensors"
 METADATA = "metadata.json"
 
 
-def save_head(directory: Path, tensors: dict[str, np.ndarray], metadata: dict) -> Path:
-    """Write the tensors (as float32) and metadata into `directory`, atomically (temp + rename)."""
+def save_head(
+    directory: Path, tensors: dict[str, np.ndarray], metadata: dict, fingerprint: bool = False
+) -> Path:
+    """Write the tensors and metadata into `directory`, atomically (temp + rename).
+
+    Tensors are stored as float32, except float16 ones, which stay float16. With `fingerprint`,
+    the metadata also gets `fingerprint`: the first 16 hex digits of the tensor file's sha256.
+    """
     from safetensors.numpy import save_file
 
     directory = Path(directory)
@@ -25,9 +32,15 @@ def save_head(directory: Path, tensors: dict[str, np.ndarray], metadata: dict) -
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     save_file(
-        {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in tensors.items()},
+        {
+            k: np.ascontiguousarray(v, dtype=np.float16 if v.dtype == np.float16 else np.float32)
+            for k, v in tensors.items()
+        },
         str(tmp / TENSORS),
     )
+    if fingerprint:
+        digest = hashlib.sha256((tmp / TENSORS).read_bytes()).hexdigest()[:16]
+        metadata = {**metadata, "fingerprint": digest}
     (tmp / METADATA).write_text(json.dumps(metadata, indent=2, default=str), "utf-8")
     if directory.exists():
         old = directory.with_name(directory.name + ".old")

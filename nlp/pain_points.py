@@ -263,7 +263,9 @@ def build_tagging_pipeline(
     if category_head is not None:
         unknown = sorted(set(category_head.categories) - set(taxonomy.names()))
         if unknown:
-            raise TaxonomyError(f"category head: categories {unknown} are not in the taxonomy")
+            raise TaxonomyError(
+                f"{category_head.origin}: categories {unknown} are not in the taxonomy"
+            )
         tagging.add_pipe("category_head_tagger").set_head(category_head)
     if similarity is not None:
         tagging.add_pipe("similarity_tagger").set_prototypes(*similarity)

@@ -16,7 +16,6 @@ Saved as safetensors (layer weights float16, classifier and stack float32) + met
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 import os
 import shutil
@@ -29,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nlp.heads import METADATA, TENSORS, load_head
+from nlp.heads import METADATA, load_head, save_head
 from nlp.sentiment_head import LABELS, CommentLabeller, Stack
 
 BRANCH_DIR = Path(__file__).resolve().parent.parent / "models" / "sentiment_branch"
@@ -177,9 +176,8 @@ class SentimentBranch:
         return [LABELS[i] for i in p.argmax(axis=1)], (p[:, 2] - p[:, 0]).astype("float64")
 
     def save(self, directory: Path) -> Path:
-        """model.safetensors + metadata.json into `directory` (temp dir + rename)."""
-        from safetensors.numpy import save_file
-
+        """model.safetensors + metadata.json (with the tensors' fingerprint) into `directory`,
+        atomically (`nlp.heads.save_head`)."""
         tensors = {}
         for name, value in self.module.state_dict().items():
             array = value.detach().numpy()
@@ -189,20 +187,9 @@ class SentimentBranch:
         if self.stack is not None:
             tensors |= self.stack.tensors()
             meta |= self.stack.metadata()
-        directory = Path(directory)
-        tmp = directory.with_name(directory.name + ".tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        save_file({k: np.ascontiguousarray(v) for k, v in tensors.items()}, str(tmp / TENSORS))
-        meta["fingerprint"] = hashlib.sha256((tmp / TENSORS).read_bytes()).hexdigest()[:16]
-        self.metadata["fingerprint"] = meta["fingerprint"]
-        (tmp / METADATA).write_text(json.dumps(meta, indent=2, default=str), "utf-8")
-        old = directory.with_name(directory.name + ".old")
-        shutil.rmtree(old, ignore_errors=True)
-        if directory.exists():
-            directory.rename(old)
-        tmp.rename(directory)
-        shutil.rmtree(old, ignore_errors=True)
+        directory = save_head(directory, tensors, meta, fingerprint=True)
+        saved = json.loads((directory / METADATA).read_text("utf-8"))
+        self.metadata["fingerprint"] = saved["fingerprint"]
         return directory
 
     @classmethod

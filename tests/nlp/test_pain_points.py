@@ -82,6 +82,7 @@ class _RowHead:
     """A category head stand-in: the comment vector's argmax row picks its tags."""
 
     categories = ("slow_process", "unclear_communication")
+    origin = "row head"
     by_row = (
         [("slow_process", 0.9)],
         [("unclear_communication", 0.7)],
@@ -127,7 +128,9 @@ def test_pain_points_head_tags_add_evidence_without_duplicating_rules(spacy_nlp)
 
 
 def test_pain_points_head_with_categories_outside_the_taxonomy_is_refused(spacy_nlp):
-    with pytest.raises(TaxonomyError, match=r"\['slow_process', 'unclear_communication'\]"):
+    with pytest.raises(
+        TaxonomyError, match=r"row head: categories \['slow_process', 'unclear_communication'\]"
+    ):
         build_tagging_pipeline(spacy_nlp, parse_taxonomy(CUSTOM), category_head=_RowHead())
 
 
