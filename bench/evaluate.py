@@ -31,13 +31,17 @@ from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from flows.tasks import load_spacy  # noqa: E402
-from nlp import category_similarity, embedding, pain_points  # noqa: E402
-from nlp.category_head import CategoryHead  # noqa: E402
+from models import shipped_model  # noqa: E402
+from nlp import embedding  # noqa: E402
 from nlp.evaluation import holdout_mask, map_labels, parse_label_map  # noqa: E402
-from nlp.sentiment import SentimentScorer, sentiment_label  # noqa: E402
-from nlp.sentiment_branch import BRANCH_DIR, SentimentBranch  # noqa: E402
-from nlp.sentiment_head import HEAD_DIR, LABELS, SentimentHead  # noqa: E402
+from nlp.language import load_spacy  # noqa: E402
+from nlp.sentiment.branch import SentimentBranch  # noqa: E402
+from nlp.sentiment.clauses import SentimentScorer, sentiment_label  # noqa: E402
+from nlp.sentiment.head import LABELS, SentimentHead  # noqa: E402
+from nlp.tagging import pipeline as pain_points  # noqa: E402
+from nlp.tagging import similarity as category_similarity  # noqa: E402
+from nlp.tagging import taxonomy as taxonomies  # noqa: E402
+from nlp.tagging.head import CategoryHead  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
 
@@ -92,7 +96,7 @@ def evaluate(
     scorer = SentimentScorer()
     raw_vader = SentimentScorer()
     raw_vader._vader.lexicon = type(raw_vader._vader)().lexicon  # VADER without our lexicon
-    taxonomy = pain_points.parse_taxonomy(pain_points.default_taxonomy_text())
+    taxonomy = taxonomies.parse_taxonomy(taxonomies.default_taxonomy_text())
     tagging_nlp = pain_points.build_tagging_pipeline(nlp, taxonomy)
 
     def timed_tagging(
@@ -270,8 +274,8 @@ def main() -> None:
     )
     ap.add_argument("--category-map", default=None, help="YAML: our category -> label columns")
     ap.add_argument("--holdout-every", type=int, default=0)
-    ap.add_argument("--head", type=Path, default=HEAD_DIR)
-    ap.add_argument("--branch", type=Path, default=BRANCH_DIR)
+    ap.add_argument("--head", type=Path, default=shipped_model("sentiment_head"))
+    ap.add_argument("--branch", type=Path, default=shipped_model("sentiment_branch"))
     ap.add_argument(
         "--category-head",
         type=Path,
@@ -283,11 +287,13 @@ def main() -> None:
     nlp = load_spacy()
     encoders = ROOT / "data" / "interim" / "encoders"
     encoder = embedding.load_encoder("minilm-onnx", cache_dir=encoders)
-    head = SentimentHead.load(args.head, embedding.MODEL_ID)
-    branch = SentimentBranch.load(args.branch, embedding.MODEL_ID, embedding.STATE_LAYER)
+    head = SentimentHead.load(args.head, embedding.SPACE_IDS["minilm"])
+    branch = SentimentBranch.load(args.branch, embedding.SPACE_IDS["minilm"], embedding.STATE_LAYER)
     branch.use_onnx(encoders)  # as the pipeline runs it with an ONNX encoder
     if args.category_head:
-        args.category_head_model = CategoryHead.load(args.category_head, embedding.MODEL_ID)
+        args.category_head_model = CategoryHead.load(
+            args.category_head, embedding.SPACE_IDS["minilm"]
+        )
     runs = []
     if args.data:
         runs.append((args.data, args))
@@ -298,7 +304,8 @@ def main() -> None:
         nhs.sentiment_map, nhs.holdout_every = "1,2=positive;3=neutral;4,5=negative", 5
         nhs.category_map = str(ROOT / "bench" / "nhs_category_map.yaml")
         nhs.category_head_model = CategoryHead.load(
-            args.category_head or ROOT / "models" / "category_head_nhs", embedding.MODEL_ID
+            args.category_head or ROOT / "models" / "category_head_nhs",
+            embedding.SPACE_IDS["minilm"],
         )
         apps = argparse.Namespace(**vars(args))
         apps.title = (

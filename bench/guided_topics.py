@@ -29,10 +29,10 @@ from topics import load_datasets  # noqa: E402  (bench/topics.py)
 def run(name: str, docs: list[str], emb: np.ndarray, encode, zero_shot: list[str]) -> None:
     from sklearn.metrics import adjusted_rand_score
 
-    from nlp import guided_topics as gt
-    from nlp.pain_points import default_taxonomy_text, parse_taxonomy
-    from nlp.topic_registry import centroids_of
-    from nlp.topics import TopicParams, fit_topics
+    from nlp.tagging.taxonomy import default_taxonomy_text, parse_taxonomy
+    from nlp.themes import guided as gt
+    from nlp.themes.model import TopicParams, fit_topics
+    from nlp.themes.registry import centroids_of
 
     taxonomy = gt.themes_from_taxonomy(parse_taxonomy(default_taxonomy_text()).categories)
     settings = gt.GuidedSettings()

@@ -23,8 +23,8 @@ import pandas as pd  # noqa: E402
 
 from flows import io  # noqa: E402
 from flows.config import ColumnMap  # noqa: E402
-from flows.tasks import load_spacy  # noqa: E402
-from nlp import cleaning, corpus, pii  # noqa: E402
+from nlp.ingest import cleaning, corpus, pii  # noqa: E402
+from nlp.language import load_spacy  # noqa: E402
 
 
 def main() -> None:

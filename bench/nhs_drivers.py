@@ -5,7 +5,7 @@
 Splits ../shared/data/nhs_patient_feedback_v6.csv the way users have it (comments.csv with id,
 date, service, text; scores.csv with id, score = FFT 1 very good ... 5 very poor, 6/7 not
 ratings), runs the real flow into a temporary directory, and prints the pain-point and topic
-driver tables from its DuckDB file. For comparison, `nlp.drivers.driver_table` is run on the
+driver tables from its DuckDB file. For comparison, `nlp.drivers.tables.driver_table` is run on the
 same scores with the 50 hand-labelled theme columns as membership: where our themes match the
 human ones, the rankings should agree.
 """
@@ -26,8 +26,8 @@ sys.path.insert(0, str(ROOT))
 
 from flows.config import load_config  # noqa: E402
 from flows.feedback_pipeline import feedback_pipeline_flow  # noqa: E402
-from nlp.csat import NHS_FFT, score_columns  # noqa: E402
-from nlp.drivers import driver_table  # noqa: E402
+from nlp.drivers.scores import NHS_FFT, score_columns  # noqa: E402
+from nlp.drivers.tables import driver_table  # noqa: E402
 
 FIRST_THEME = "Organisation & efficiency"
 

@@ -25,8 +25,8 @@ sys.path.insert(0, str(ROOT))
 
 import pandas as pd  # noqa: E402
 
-from flows.tasks import load_spacy  # noqa: E402
-from nlp.pii import redact_pii  # noqa: E402
+from nlp.ingest.pii import redact_pii  # noqa: E402
+from nlp.language import load_spacy  # noqa: E402
 
 FIRST = [
     "Margaret",

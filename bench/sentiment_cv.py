@@ -5,7 +5,7 @@
 
 The rows scripts/train_sentiment_branch.py trains on (crc32(id) % 5 != 0) are split into 5
 stratified folds (seed 0). For each fold a branch is fine-tuned from MiniLM's layers above
---from-layer on the other four, exactly as the training script does (nlp.sentiment_branch.
+--from-layer on the other four, exactly as the training script does (nlp.sentiment.branch.
 train_branch), and scores the held fold. Printed: macro-F1 per fold and epoch, the pooled
 out-of-fold macro-F1 and per-class F1 of the last epoch, in fp32 and, as the pipeline runs it,
 with int8 MatMul weights under onnxruntime. This is the number the recipe (layers, epochs) was
@@ -26,12 +26,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from nlp import embedding  # noqa: E402
-from nlp.sentiment_branch import (  # noqa: E402
+from nlp.sentiment.branch import (  # noqa: E402
     TrainingSettings,
     branch_log_probabilities,
     train_branch,
 )
-from nlp.sentiment_head import LABELS  # noqa: E402
+from nlp.sentiment.head import LABELS  # noqa: E402
 from scripts.labelled import add_labelled_arguments, training_rows  # noqa: E402
 
 
@@ -84,11 +84,11 @@ def main() -> None:
         branch = train_branch(
             [states[i] for i in fit],
             gold[fit].tolist(),
-            base,
-            bert.config.to_dict(),
-            embedding.MODEL_ID,
-            args.from_layer,
-            settings,
+            base_layers=base,
+            bert_config=bert.config.to_dict(),
+            encoder=embedding.SPACE_IDS["minilm"],
+            from_layer=args.from_layer,
+            settings=settings,
             validation=([states[i] for i in held], gold[held].tolist()),
             log=lambda _: None,
         )

@@ -31,11 +31,14 @@ from sklearn.metrics import precision_recall_fscore_support
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from flows.tasks import load_spacy  # noqa: E402
-from nlp import embedding, pain_points  # noqa: E402
-from nlp.sentiment import SentimentScorer  # noqa: E402
-from nlp.sentiment_branch import BRANCH_DIR, SentimentBranch  # noqa: E402
-from nlp.sentiment_head import HEAD_DIR, SentimentHead  # noqa: E402
+from models import shipped_model  # noqa: E402
+from nlp import embedding  # noqa: E402
+from nlp.language import load_spacy  # noqa: E402
+from nlp.sentiment.branch import SentimentBranch  # noqa: E402
+from nlp.sentiment.clauses import SentimentScorer  # noqa: E402
+from nlp.sentiment.head import SentimentHead  # noqa: E402
+from nlp.tagging import pipeline as pain_points  # noqa: E402
+from nlp.tagging import taxonomy as taxonomies  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
 
@@ -94,14 +97,16 @@ def main() -> None:
     print(f"{len(texts)} comments ({len(nhs)} NHS, then app reviews and Polis, cycled)\n")
 
     nlp = load_spacy()
-    taxonomy = pain_points.parse_taxonomy(pain_points.default_taxonomy_text())
+    taxonomy = taxonomies.parse_taxonomy(taxonomies.default_taxonomy_text())
     full = load_spacy()  # the baseline: the tagger component on the whole pipeline
     full.add_pipe("pain_point_tagger", config={"taxonomy": taxonomy.to_dict()})
     fast = pain_points.build_tagging_pipeline(nlp, taxonomy)
     encoders = ROOT / "data" / "interim" / "encoders"
     encoder = embedding.load_encoder("minilm-onnx", cache_dir=encoders)
-    head = SentimentHead.load(HEAD_DIR, embedding.MODEL_ID)
-    branch = SentimentBranch.load(BRANCH_DIR, embedding.MODEL_ID, embedding.STATE_LAYER)
+    head = SentimentHead.load(shipped_model("sentiment_head"), embedding.SPACE_IDS["minilm"])
+    branch = SentimentBranch.load(
+        shipped_model("sentiment_branch"), embedding.SPACE_IDS["minilm"], embedding.STATE_LAYER
+    )
     branch.use_onnx(encoders)
     scorer = SentimentScorer()
 

@@ -33,7 +33,7 @@ import pandas as pd  # noqa: E402
 
 def load_sets(shared: Path, n_nhs: int) -> dict[str, list[str]]:
     """NHS comments (seeded sample, as bench/topics.py) and Polis comments, triaged."""
-    from nlp import cleaning
+    from nlp.ingest import cleaning
 
     def clean(series: pd.Series) -> list[str]:
         texts = (cleaning.normalise_text(t) for t in series.dropna())
@@ -67,9 +67,9 @@ def fmt(value) -> str:
 
 
 def compare(name: str, docs: list[str], emb: np.ndarray, nlp, encode) -> None:
-    from nlp.topic_labels import BREAK, lemmatise_docs, phrase_labels, word_tokens
-    from nlp.topic_quality import npmi_coherence, topic_diversity
-    from nlp.topics import TopicParams, fit_topics, topic_label
+    from nlp.themes.labels import BREAK, lemmatise_docs, phrase_labels, word_tokens
+    from nlp.themes.model import TopicParams, fit_topics, topic_label
+    from nlp.themes.quality import npmi_coherence, topic_diversity
 
     params = TopicParams()
     started = time.perf_counter()
@@ -131,9 +131,9 @@ def main() -> None:
     ap.add_argument("--cache", type=Path, default=Path("/tmp"), help="embedding .npy cache")
     ap.add_argument("--n-nhs", type=int, default=5000)
     args = ap.parse_args()
-    from flows.tasks import load_spacy
     from nlp.embedding import embed_texts, load_encoder
-    from nlp.topic_labels import lemmatise_docs, word_tokens
+    from nlp.language import load_spacy
+    from nlp.themes.labels import lemmatise_docs, word_tokens
 
     started = time.perf_counter()
     print(
@@ -146,7 +146,7 @@ def main() -> None:
     encode = partial(embed_texts, encoder)
     embeddings = {name: cached_embeddings(encoder, d, args.cache, name) for name, d in sets.items()}
 
-    from nlp.topics import fit_topics
+    from nlp.themes.model import fit_topics
 
     name = next(iter(sets))  # warm-up: numba compiles UMAP (NN-descent above 4,096 docs) once
     fit_topics(sets[name], embeddings[name])

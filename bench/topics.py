@@ -13,7 +13,7 @@
 (b) Topic stage per real dataset with one encoder (`--encoder`): NHS comments, government
     app reviews, Polis comments (not moderated out) and participant turns of the interview
     and public-hearing transcripts (parsed with `flows.io.read_transcripts` and
-    `nlp.transcripts.rows_from_segments`; English or undetermined language only). As in the
+    `nlp.ingest.transcripts.rows_from_segments`; English or undetermined language only). As in the
     pipeline's triage, texts are normalised and empty or placeholder answers ("Did not
     answer", "Nothing", "N/A") and filler turns ("Yeah. Okay.") are left out. Each fit
     runs in a fresh subprocess, whose peak RSS (VmHWM) is reported with its RSS before the
@@ -23,7 +23,7 @@
     70 % recombinations of two texts of the same source (the first sentences of one and the
     last sentences of the other, in that order), half of those with 5 % of words dropped.
     Its distinct texts are embedded by the same encoder (subprocess; duplicates reuse the
-    vector, as the pipeline's text-hash cache does), then `nlp.topics.fit_corpus_topics` (what
+    vector, as the pipeline's text-hash cache does), then `nlp.themes.model.fit_corpus_topics` (what
     the pipeline runs) fits a seeded 20,000-document sample and assigns the rest to the
     nearest topic centroid when their cosine reaches the outlier threshold. Stability: ARI of
     the whole assignment between seeds 42 and 43.
@@ -93,7 +93,7 @@ def log(msg: str) -> None:
 def load_datasets(shared: Path) -> dict[str, list[str]]:
     """The four real sets as lists of non-empty texts."""
     from flows import io
-    from nlp import cleaning, transcripts
+    from nlp.ingest import cleaning, transcripts
 
     def clean(series: pd.Series) -> list[str]:
         """What triage keeps for topics: normalised, no empty or placeholder answers."""
@@ -165,7 +165,8 @@ def worker(path: Path) -> None:
     job = json.loads(path.read_text())
     from sklearn.metrics import adjusted_rand_score
 
-    from nlp import embedding, topics
+    from nlp import embedding
+    from nlp.themes import model as topics
 
     out: dict = {}
     if job["kind"] == "embed":
@@ -207,7 +208,8 @@ def fit_and_assign(docs: list[str], emb: np.ndarray, fit_sample: int) -> dict:
     rest to the nearest centroid), with seeds 42 and 43 for stability."""
     from sklearn.metrics import adjusted_rand_score
 
-    from nlp import topic_quality, topics
+    from nlp.themes import model as topics
+    from nlp.themes import quality as topic_quality
 
     n = len(docs)
     t0 = time.perf_counter()
@@ -258,7 +260,8 @@ def knn_agreement(a: np.ndarray, b: np.ndarray, k: int = 10) -> float:
 def bench_encoders(texts: list[str], cache_dir: Path, workdir: Path) -> None:
     from sklearn.metrics import adjusted_rand_score
 
-    from nlp import embedding, topics
+    from nlp import embedding
+    from nlp.themes import model as topics
 
     rows: dict[str, dict] = {}
     encoders = {}

@@ -18,6 +18,7 @@ Opt = typer.Option
 
 @app.command()
 def run(
+    *,
     comments: Annotated[
         Path | None, Opt(help="Comments file: CSV/TSV, JSON, JSONL or Parquet.")
     ] = None,
@@ -58,31 +59,33 @@ def run(
 
     from flows.feedback_pipeline import feedback_pipeline_flow
     from flows.io import InputError
-    from nlp.pain_points import TaxonomyError
+    from nlp.tagging.taxonomy import TaxonomyError
 
     try:
         result = feedback_pipeline_flow(cfg)
     except (InputError, TaxonomyError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
+    typer.echo(run_summary_text(result))
+
+
+def run_summary_text(result) -> str:
+    """What `feedback run` prints: status, counts and where the outputs are."""
     s = result.summary
-    rate = s["score_match_rate"]
-    typer.echo(
-        "\n".join(
-            [
-                f"run {result.run_id}: status {s['status']}"
-                + (f" ({s['status_reason']})" if s.get("status_reason") else ""),
-                f"  rows read {s['rows_read']}, kept {s['rows_kept']}, quarantined "
-                f"{s['rows_quarantined']}, moderator turns {s['moderator_turns']}",
-                f"  documents analysed {s['documents_analysed']}, topics {s['n_topics']}, "
-                f"unassigned {_pct(s['unassigned_share'])}",
-                f"  score match rate {_pct(rate)}",
-                f"  time {s['seconds_total']:.1f} s",
-                f"  tables:   {result.run_dir}/*.parquet",
-                f"  database: {result.db_path}",
-                f"  report:   {result.report_path}",
-            ]
-        )
+    return "\n".join(
+        [
+            f"run {result.run_id}: status {s['status']}"
+            + (f" ({s['status_reason']})" if s.get("status_reason") else ""),
+            f"  rows read {s['rows_read']}, kept {s['rows_kept']}, quarantined "
+            f"{s['rows_quarantined']}, moderator turns {s['moderator_turns']}",
+            f"  documents analysed {s['documents_analysed']}, topics {s['n_topics']}, "
+            f"unassigned {_pct(s['unassigned_share'])}",
+            f"  score match rate {_pct(s['score_match_rate'])}",
+            f"  time {s['seconds_total']:.1f} s",
+            f"  tables:   {result.run_dir}/*.parquet",
+            f"  database: {result.db_path}",
+            f"  report:   {result.report_path}",
+        ]
     )
 
 

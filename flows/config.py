@@ -11,7 +11,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from nlp.csat import ScoreScale
+from nlp.drivers.scores import ScoreScale
 
 
 class _Frozen(BaseModel):
@@ -54,7 +54,7 @@ class QualityConfig(_Frozen):
 
 
 class DriversConfig(_Frozen):
-    """Driver statistics, segment gaps and trends (see nlp/drivers.py)."""
+    """Driver statistics, segment gaps and trends (see nlp/drivers/)."""
 
     n_boot: int = Field(1000, ge=100, description="bootstrap resamples per interval")
     trend_period: Literal["W", "M"] = "W"
@@ -64,7 +64,7 @@ class DriversConfig(_Frozen):
 
 
 class GuidedTopicsConfig(_Frozen):
-    """Known themes that steer and name the topics (see nlp/guided_topics.py)."""
+    """Known themes that steer and name the topics (see nlp/themes/guided.py)."""
 
     taxonomy: bool = Field(
         False, description="taxonomy categories seed the topic model and name topics they match"
@@ -125,7 +125,7 @@ class PipelineConfig(_Frozen):
     drivers: DriversConfig = DriversConfig()
     encoder: Literal["minilm", "minilm-onnx", "minilm-onnx-int8", "model2vec"] = Field(
         "minilm-onnx",
-        description="sentence encoder option (see nlp/embedding.py, bench/README.md); "
+        description="sentence encoder option (see nlp/embedding/, bench/README.md); "
         "minilm-onnx gives minilm's vectors 2.4x faster",
     )
     embedding_model_path: Path | None = None

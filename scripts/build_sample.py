@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 import spacy
 
-from nlp.pii import redact_pii
+from nlp.ingest.pii import redact_pii
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "data" / "sample"

@@ -23,8 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from nlp import embedding  # noqa: E402
-from nlp.category_head import train_category_head  # noqa: E402
 from nlp.evaluation import holdout_mask  # noqa: E402
+from nlp.tagging.head import train_category_head  # noqa: E402
 
 
 def main() -> None:

@@ -23,10 +23,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from flows.tasks import load_spacy  # noqa: E402
+from models import shipped_model  # noqa: E402
 from nlp import embedding  # noqa: E402
-from nlp.sentiment import SentimentScorer, comment_clause_features  # noqa: E402
-from nlp.sentiment_head import HEAD_DIR, train_head  # noqa: E402
+from nlp.language import load_spacy  # noqa: E402
+from nlp.sentiment.clauses import SentimentScorer, comment_clause_features  # noqa: E402
+from nlp.sentiment.head import train_head  # noqa: E402
 from scripts.labelled import add_labelled_arguments, provenance, training_rows  # noqa: E402
 
 
@@ -37,7 +38,7 @@ def main() -> None:
     ap.add_argument("--stack-c", type=float, default=1.0)
     ap.add_argument("--no-stack", action="store_true", help="embedding regression only")
     ap.add_argument("--encoder", default="minilm", choices=embedding.ENCODERS)
-    ap.add_argument("--out", type=Path, default=HEAD_DIR)
+    ap.add_argument("--out", type=Path, default=shipped_model("sentiment_head"))
     args = ap.parse_args()
 
     train = training_rows(args)

@@ -27,16 +27,16 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from flows.tasks import load_spacy  # noqa: E402
+from models import shipped_model  # noqa: E402
 from nlp import embedding  # noqa: E402
-from nlp.sentiment import SentimentScorer, comment_clause_features  # noqa: E402
-from nlp.sentiment_branch import (  # noqa: E402
-    BRANCH_DIR,
+from nlp.language import load_spacy  # noqa: E402
+from nlp.sentiment.branch import (  # noqa: E402
     TrainingSettings,
     branch_log_probabilities,
     train_branch,
 )
-from nlp.sentiment_head import LABELS, Stack  # noqa: E402
+from nlp.sentiment.clauses import SentimentScorer, comment_clause_features  # noqa: E402
+from nlp.sentiment.head import LABELS, Stack  # noqa: E402
 from scripts.labelled import add_labelled_arguments, provenance, training_rows  # noqa: E402
 
 
@@ -89,7 +89,7 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=TrainingSettings.learning_rate)
     ap.add_argument("--stack-c", type=float, default=1.0)
     ap.add_argument("--encoder", default="minilm-onnx", choices=("minilm", "minilm-onnx"))
-    ap.add_argument("--out", type=Path, default=BRANCH_DIR)
+    ap.add_argument("--out", type=Path, default=shipped_model("sentiment_branch"))
     ap.add_argument(
         "--licence",
         default="CC BY-NC-SA 4.0 derivative (trained on NHS patient feedback, see README)",
@@ -120,11 +120,11 @@ def main() -> None:
     branch = train_branch(
         [states[i] for i in fit],
         [gold[i] for i in fit],
-        list(bert.encoder.layer)[layer:],
-        bert.config.to_dict(),
-        embedding.SPACE_IDS[args.encoder],
-        layer,
-        settings,
+        base_layers=list(bert.encoder.layer)[layer:],
+        bert_config=bert.config.to_dict(),
+        encoder=embedding.SPACE_IDS[args.encoder],
+        from_layer=layer,
+        settings=settings,
         validation=([states[i] for i in val], [gold[i] for i in val]) if n_val else None,
     )
     print(f"fine-tuned on {len(fit)} comments in {time.perf_counter() - t0:.0f} s")

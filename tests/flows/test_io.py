@@ -8,11 +8,9 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
 
 from flows import io
-from flows.cli import app
-from flows.config import ColumnMap, ConfigError, load_config
+from flows.config import ColumnMap
 from nlp.schemas import conform
 
 
@@ -106,34 +104,6 @@ def test_io_embedding_cache_round_trip(tmp_path):
     np.testing.assert_array_equal(cache["h2"], vec + 1)
 
 
-def test_config_yaml_paths_are_relative_to_the_file(tmp_path):
-    cfg_path = tmp_path / "cfg.yaml"
-    cfg_path.write_text("comments: in/c.csv\nscore_scale: {low: 0, high: 10}\n", encoding="utf-8")
-    cfg = load_config(cfg_path, out=tmp_path / "o")
-    assert cfg.comments == (tmp_path / "in" / "c.csv").resolve()
-    assert cfg.score_scale.scale().is_nps and cfg.out == tmp_path / "o"
-
-
-def test_config_rejects_unknown_keys(tmp_path):
-    cfg_path = tmp_path / "cfg.yaml"
-    cfg_path.write_text("comments: c.csv\nscore_scael: {}\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match="score_scael"):
-        load_config(cfg_path)
-
-
-def test_cli_run_without_inputs_exits_2():
-    result = CliRunner().invoke(app, ["run", "--out", "x"])
-    assert result.exit_code == 2
-    assert "--comments" in result.output
-
-
-def test_cli_schema_lists_every_table():
-    result = CliRunner().invoke(app, ["schema"])
-    assert result.exit_code == 0
-    for table in ("comments", "quarantine", "pain_points", "topic_csat", "run_summary"):
-        assert table in result.output
-
-
 VTT = """WEBVTT
 
 00:00:01.000 --> 00:00:04.000
@@ -161,7 +131,7 @@ so I rang them instead.
 
 
 def _rows(segments):
-    from nlp.transcripts import rows_from_segments
+    from nlp.ingest.transcripts import rows_from_segments
 
     return rows_from_segments(segments, "t")
 
@@ -243,7 +213,7 @@ def test_io_reads_xlsx(tmp_path):
 
 
 def test_io_edge_case_rows_are_kept_or_quarantined_with_reason(tmp_path):
-    from nlp.cleaning import triage_comments
+    from nlp.ingest.cleaning import triage_comments
 
     rows = [
         ("1", "Staff were kind\x00 and quick"),  # NUL byte
@@ -284,7 +254,7 @@ SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "transcripts"
 
 @pytest.mark.skipif(not SHARED.exists(), reason="../shared/data is not beside the checkout")
 def test_io_real_interviews_split_into_one_moderator_and_one_participant():
-    from nlp.transcripts import rows_from_segments
+    from nlp.ingest.transcripts import rows_from_segments
 
     found = io.read_transcripts(SHARED / "interviews")
     assert len(found) == 24

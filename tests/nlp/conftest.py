@@ -7,7 +7,7 @@ import pytest
 
 @pytest.fixture(scope="session")
 def spacy_nlp():
-    from flows.tasks import load_spacy
+    from nlp.language import load_spacy
 
     return load_spacy()
 
@@ -15,7 +15,8 @@ def spacy_nlp():
 @pytest.fixture(scope="session")
 def tagging_nlp():
     """A separate pipeline: the tagger component is added to it."""
-    from flows.tasks import load_spacy
-    from nlp.pain_points import build_tagging_pipeline, default_taxonomy_text, parse_taxonomy
+    from nlp.language import load_spacy
+    from nlp.tagging.pipeline import build_tagging_pipeline
+    from nlp.tagging.taxonomy import default_taxonomy_text, parse_taxonomy
 
     return build_tagging_pipeline(load_spacy(), parse_taxonomy(default_taxonomy_text()))

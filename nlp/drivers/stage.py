@@ -1,0 +1,184 @@
+"""The drivers stage: this run's scores joined to the corpus, then what each theme does to them.
+
+Per topic and pain-point category: driver statistics (overall and per segment), segment gaps
+and trends, plus the score match rate and NPS.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from nlp.drivers.membership import Themes
+from nlp.drivers.scores import ScoreScale, join_scores, normalise_ids
+from nlp.drivers.tables import driver_table_by_segment, gap_table
+from nlp.drivers.trends import nps, trends_table
+from nlp.ingest.corpus import combine
+from nlp.schemas import conform
+
+__all__ = ["DriverSettings", "DriverTables", "Themes", "driver_tables"]
+
+
+@dataclass(frozen=True)
+class DriverSettings:
+    """How scores are read and how driver statistics, gaps and trends are computed."""
+
+    scale: ScoreScale
+    casefold_ids: bool = False
+    min_n: int = 10
+    n_boot: int = 1000
+    seed: int = 0
+    trend_period: str = "W"
+    trend_window: int = 4
+    emerging_alpha: float = 0.01
+    emerging_min_count: int = 5
+
+
+@dataclass
+class DriverTables:
+    """The stage's tables (schema-conformed) and the join's counts."""
+
+    scores: pd.DataFrame
+    unmatched: pd.DataFrame
+    topic_csat: pd.DataFrame
+    pain_point_csat: pd.DataFrame
+    driver_gaps: pd.DataFrame
+    trends: pd.DataFrame
+    match_rate: float | None
+    scores_read: int
+    nps: float | None
+
+
+def driver_tables(
+    *,
+    comments: pd.DataFrame,
+    quarantined_ids: pd.Series,
+    score_table: pd.DataFrame | None,
+    previous_scores: pd.DataFrame,
+    themes: Themes,
+    segments: pd.DataFrame,
+    settings: DriverSettings,
+    run_id: str,
+) -> DriverTables:
+    """Join this run's scores to the corpus (earlier scores stay for comments it does not
+    cover), then drivers per topic and pain-point category (overall and per segment), segment
+    gaps and trends over the whole corpus."""
+    survey = comments[comments["kind"] == "comment"]
+    scores, unmatched, read = previous_scores, conform(pd.DataFrame(), "unmatched_scores"), 0
+    if score_table is not None:
+        scores, unmatched, read = _joined_scores(
+            comments, score_table, previous_scores, quarantined_ids, settings, run_id
+        )
+    scores = _analysed_only(scores, comments)
+    rate = _match_rate(survey, scores)
+    by = pd.concat([segments, _service_segment(survey)], ignore_index=True)
+    stats, gaps, trends = _theme_tables(themes, scores, by, settings)
+    topic_rows = stats["topic"]
+    if len(topic_rows):
+        labels = themes.topics.set_index("topic_id")["label"]
+        topic_rows["label"] = topic_rows["topic_id"].map(labels)
+    return DriverTables(
+        scores=conform(scores, "scores"),
+        unmatched=unmatched,
+        topic_csat=conform(topic_rows, "topic_csat"),
+        pain_point_csat=conform(stats["pain_point"], "pain_point_csat"),
+        driver_gaps=_stack(gaps, "driver_gaps"),
+        trends=_stack(trends, "trends"),
+        match_rate=rate,
+        scores_read=read,
+        nps=_nps(score_table, scores, settings),
+    )
+
+
+def _joined_scores(
+    comments: pd.DataFrame,
+    score_table: pd.DataFrame,
+    previous_scores: pd.DataFrame,
+    quarantined_ids: pd.Series,
+    settings: DriverSettings,
+    run_id: str,
+) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """(scores, unmatched, scores read): this run's scores over the earlier ones.
+
+    A survey comment scored in an earlier run is not reported unmatched.
+    """
+    survey = comments[comments["kind"] == "comment"]
+    joined = join_scores(
+        comments,
+        score_table,
+        settings.scale,
+        casefold_ids=settings.casefold_ids,
+        quarantined_ids=quarantined_ids,
+    )
+    scores = combine(previous_scores, joined.scores, set(joined.scores["comment_id"]))
+    earlier = set(survey.loc[survey["comment_id"].isin(scores["comment_id"]), "source_id"])
+    u = joined.unmatched
+    u = u[~((u["side"] == "comments") & u["source_id"].isin(earlier))]
+    return scores, conform(u.assign(run_id=run_id), "unmatched_scores"), joined.scores_read
+
+
+def _analysed_only(scores: pd.DataFrame, comments: pd.DataFrame) -> pd.DataFrame:
+    """Scores of analysed documents only (survey comments and participant turns)."""
+    analysed = comments["kind"].isin(["comment", "transcript_turn"])
+    return scores[scores["comment_id"].isin(comments.loc[analysed, "comment_id"])]
+
+
+def _match_rate(survey: pd.DataFrame, scores: pd.DataFrame) -> float | None:
+    """Share of survey comments with a score; None without survey comments."""
+    return float(survey["comment_id"].isin(scores["comment_id"]).mean()) if len(survey) else None
+
+
+def _service_segment(survey: pd.DataFrame) -> pd.DataFrame:
+    """The `service` pseudo-segment (comment_id, segment, value) of survey comments."""
+    return pd.DataFrame(
+        {"comment_id": survey["comment_id"], "segment": "service", "value": survey["service"]}
+    ).dropna(subset=["value"])
+
+
+def _theme_tables(
+    themes: Themes, scores: pd.DataFrame, by: pd.DataFrame, settings: DriverSettings
+) -> tuple[dict[str, pd.DataFrame], list[pd.DataFrame], list[pd.DataFrame]]:
+    """Per theme type: driver table by segment, gap table (if any segments) and trends."""
+    s = settings
+    stats, gaps, trends = {}, [], []
+    for theme_type, col, members in themes.memberships():
+        stats[theme_type] = driver_table_by_segment(
+            members, scores, col, by, min_n=s.min_n, n_boot=s.n_boot, seed=s.seed
+        )
+        if len(by):
+            gap = gap_table(members, scores, col, by, min_n=s.min_n, n_boot=s.n_boot, seed=s.seed)
+            gaps.append(gap.rename(columns={col: "theme"}).assign(theme_type=theme_type))
+        trends.append(
+            trends_table(
+                members,
+                themes.analysed,
+                scores,
+                themes.sentiment,
+                col,
+                theme_type,
+                freq=s.trend_period,
+                window=s.trend_window,
+                alpha=s.emerging_alpha,
+                min_count=s.emerging_min_count,
+            )
+        )
+    return stats, gaps, trends
+
+
+def _nps(
+    score_table: pd.DataFrame | None, scores: pd.DataFrame, settings: DriverSettings
+) -> float | None:
+    """NPS from the score table's own `nps` column (first row per id), else from 0-10 scores."""
+    if score_table is not None and "nps" in score_table:
+        ids = normalise_ids(score_table["source_id"], settings.casefold_ids)
+        return nps(score_table.loc[~ids.duplicated(), "nps"])  # first row per id
+    if settings.scale.is_nps and len(scores):
+        return nps(scores["score_raw"])
+    return None
+
+
+def _stack(frames: list[pd.DataFrame], table: str) -> pd.DataFrame:
+    """Non-empty frames stacked and conformed to `table` (an empty table if none)."""
+    frames = [f for f in frames if len(f)]
+    return conform(pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(), table)

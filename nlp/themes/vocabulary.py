@@ -1,0 +1,42 @@
+"""The themes' word list and label helpers, shared by the topic model and the phrase labels."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+from nlp.ingest.cleaning import FILLERS
+
+# English stop words plus spoken fillers and apostrophe-less contractions ("dont").
+_EXTRA_STOP = (
+    "dont didnt doesnt im ive wasnt couldnt wouldnt cant isnt gonna like just really know "
+    "think mean sort thing things thats theres whats its youre theyre hes shes weve wed id "
+    "ill lot lots bit got get"
+)
+STOP_WORDS = sorted(ENGLISH_STOP_WORDS | FILLERS | set(_EXTRA_STOP.split()))
+
+
+def stem(word: str) -> str:
+    """A crude stem so 'waiting', 'waited' and 'wait' count as one word in a label."""
+    w = word.lower()
+    for suffix in ("ing", "ed", "es", "s"):
+        if w.endswith(suffix) and len(w) - len(suffix) >= 3:
+            return w[: -len(suffix)]
+    return w
+
+
+def topic_label(words: Sequence[str], n_terms: int = 3) -> str:
+    """A short label from top words: each term adds a word stem not already shown."""
+    chosen: list[str] = []
+    for w in words:
+        stems = {stem(t) for t in w.split()}
+        overlap = [c for c in chosen if {stem(t) for t in c.split()} & stems]
+        if not overlap:
+            if len(chosen) < n_terms:
+                chosen.append(w)
+            continue
+        # a phrase replaces the single word it extends ("wait" -> "waiting time")
+        if len(overlap) == 1 and len(overlap[0].split()) == 1 and len(stems) > 1:
+            chosen[chosen.index(overlap[0])] = w
+    return " / ".join(chosen) if chosen else "(no label)"
