@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from nlp.drivers.scores import ScoreScale
 
@@ -31,13 +31,37 @@ class ColumnMap(_Frozen):
 
 
 class ScaleConfig(_Frozen):
-    """The score scale; NHS FFT is low 1, high 5, higher_is_better false, ignore [6, 7]."""
+    """The score scale; NHS FFT is low 1, high 5, higher_is_better false, ignore [6, 7].
+
+    `low` < `high` always: a scale where the low number is the best answer keeps `low` the
+    smaller number and sets `higher_is_better: false`. `ignore` codes are not ratings ("don't
+    know"); they may lie outside low..high (NHS FFT 6 and 7) or inside it (0 on a 0-10 scale
+    used as "no answer"): either way such a score is kept raw and counted `not_a_rating`.
+    `box` is the number of best / worst points in the top / bottom box: at least 1 and fewer
+    than the scale's points (0-10 scales use the NPS cut-offs instead).
+    """
 
     low: float = 1
     high: float = 5
     higher_is_better: bool = True
     ignore: tuple[float, ...] = ()
     box: int = 2
+
+    @model_validator(mode="after")
+    def _check(self) -> ScaleConfig:
+        if self.low >= self.high:
+            raise ValueError(
+                f"low ({self.low:g}) must be below high ({self.high:g}); "
+                "for a scale where the low number is best (NHS FFT: 1 = very good) keep low < "
+                "high and set `higher_is_better: false`"
+            )
+        points = int(self.high - self.low) + 1
+        if not 1 <= self.box < points:
+            raise ValueError(
+                f"box ({self.box}) must be at least 1 and below the {points} points "
+                f"of {self.low:g}-{self.high:g} (top / bottom box = the best / worst `box` points)"
+            )
+        return self
 
     def scale(self) -> ScoreScale:
         return ScoreScale(self.low, self.high, self.higher_is_better, tuple(self.ignore), self.box)
@@ -147,6 +171,11 @@ class PipelineConfig(_Frozen):
         None, description="directory of a trained sentiment head (default models/sentiment_head)"
     )
     run_id: str | None = None
+    lock_timeout: float = Field(
+        3600.0,
+        ge=0,
+        description="seconds a run waits for another run on the same --out (0 = refuse at once)",
+    )
 
 
 class ConfigError(ValueError):
@@ -183,4 +212,18 @@ def load_config(path: Path | None, **overrides: object) -> PipelineConfig:
     try:
         return PipelineConfig(**data)
     except ValidationError as exc:
-        raise ConfigError(f"config {path or '(flags)'}: {exc}") from exc
+        raise ConfigError(f"config {path or '(flags)'}: {validation_problems(exc)}") from exc
+
+
+def validation_problems(exc: ValidationError) -> str:
+    """Each problem as `key.sub: what is wrong (got value)`, joined by "; ": the key first."""
+    problems = []
+    for err in exc.errors():
+        key = ".".join(str(part) for part in err["loc"]) or "(top level)"
+        if err["type"] == "extra_forbidden":
+            problems.append(f"{key}: unknown key; check its spelling (see README, Configuration)")
+            continue
+        msg = err["msg"].removeprefix("Value error, ")
+        got = "" if err["type"] in ("value_error", "missing") else f" (got {err.get('input')!r})"
+        problems.append(f"{key}: {msg}{got}")
+    return "; ".join(problems)

@@ -14,6 +14,8 @@ from prefect.artifacts import create_markdown_artifact
 
 from flows import tasks
 from flows.config import PipelineConfig
+from flows.lock import locked_output, new_run_id
+from flows.preflight import preflight
 from nlp.ingest.merge import run_corpus
 from nlp.report import summary as run_summary
 from nlp.report.stage import RunFacts
@@ -26,10 +28,6 @@ class RunResult:
     db_path: Path
     report_path: Path
     summary: dict
-
-
-def new_run_id(now: datetime | None = None) -> str:
-    return (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
 
 
 @dataclass
@@ -47,11 +45,22 @@ class StageTimer:
 
 @flow(name="feedback-pipeline", persist_result=False, log_prints=False)
 def feedback_pipeline_flow(config: PipelineConfig) -> RunResult:
-    """Run every stage on the inputs named in `config` and write tables, DuckDB and report."""
-    started, timer = datetime.now(UTC), StageTimer()
-    taxonomy = tasks.load_taxonomy(config)  # fail fast on a bad taxonomy, before model loads
+    """Run every stage on the inputs named in `config` and write tables, DuckDB and report,
+    holding the output directory's run lock (one writer at a time; `feedback run` takes it
+    before Prefect starts, a served run here)."""
+    started = datetime.now(UTC)
+    config = config.model_copy(update={"run_id": config.run_id or new_run_id(started)})
+    with locked_output(config, on_wait=get_run_logger().warning):
+        return pipeline(config, started)
+
+
+def pipeline(config: PipelineConfig, started: datetime) -> RunResult:
+    """The mission sentence: ingest & clean → embed → themes → tags & sentiment → drivers →
+    report, each stage one task call."""
+    timer = StageTimer()
+    taxonomy = preflight(config).taxonomy  # inputs, output and taxonomy, before models load
     models = tasks.load_models_task(config=config)
-    run = tasks.Run(config, config.run_id or new_run_id(started), taxonomy, models)
+    run = tasks.Run(config, config.run_id, taxonomy, models)
     with timer("ingest"):
         ingested = tasks.ingest_task(config=config)
     previous = tasks.load_corpus_task(config=config)
@@ -103,5 +112,6 @@ def run_facts(run, started, ingested, cleaned, corpus, joined) -> RunFacts:
         documents_analysed=len(corpus.documents),
         scores_read=joined.scores_read,
         match_rate=joined.match_rate,
+        id_match_rate=joined.id_match_rate,
         nps=joined.nps,
     )

@@ -103,6 +103,8 @@ TABLES: dict[str, dict[str, str]] = {
         "top_box": BOOL,
         "bottom_box": BOOL,
     },
+    # The current state (a snapshot): survey comments of the corpus with no usable score, and
+    # this run's score rows that gave none; run_id = the run that wrote the snapshot.
     "unmatched_scores": {"side": STR, "source_id": STR, "reason": STR, "run_id": STR},
     "ingest_ledger": {"comment_id": STR, "row_hash": STR, "status": STR, "run_id": STR},
     "comment_segments": {"comment_id": STR, "segment": STR, "value": STR},
@@ -147,7 +149,8 @@ TABLES: dict[str, dict[str, str]] = {
         "moderator_turns": INT,
         "documents_analysed": INT,
         "scores_read": INT,
-        "score_match_rate": FLOAT,
+        "score_match_rate": FLOAT,  # survey comments with a usable score (rating on the scale)
+        "score_id_match_rate": FLOAT,  # survey comments with any score row (the id joined)
         "unmatched_comments": INT,
         "unmatched_scores": INT,
         "n_topics": INT,
@@ -194,9 +197,9 @@ PER_COMMENT = (
     "ingest_ledger",
 )
 # Tables keyed by run: a rerun with the same run id replaces that run's rows.
-RUN_KEYED = ("quarantine", "unmatched_scores", "run_summary")
-# Tables describing the current model of the corpus: replaced whole on every run.
-SNAPSHOT = ("topics", "topic_csat", "pain_point_csat", "driver_gaps", "trends")
+RUN_KEYED = ("quarantine", "run_summary")
+# Tables describing the current state of the corpus: replaced whole on every run.
+SNAPSHOT = ("topics", "topic_csat", "pain_point_csat", "driver_gaps", "trends", "unmatched_scores")
 
 
 def empty(table: str) -> pd.DataFrame:

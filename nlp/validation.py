@@ -110,6 +110,7 @@ _OUTPUT_CHECKS: dict[str, dict[str, list[pa.Check]]] = {
     "run_summary": {
         "status": [_one_of("ok", "degraded", "failed")],
         "score_match_rate": [_between(0, 1)],
+        "score_id_match_rate": [_between(0, 1)],
         "unassigned_share": [_between(0, 1)],
         "nps": [_between(-100, 100)],
     },

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -16,37 +17,160 @@ from flows.config import ColumnMap
 from nlp.ingest import transcripts
 from nlp.ingest.corpus import SEGMENT_PREFIX
 
-SUPPORTED = (".csv", ".tsv", ".xlsx", ".json", ".jsonl", ".parquet")
+SUPPORTED = (".csv", ".tsv", ".xlsx", ".xlsm", ".json", ".jsonl", ".parquet")
+TEXT_TYPES = (".csv", ".tsv", ".json", ".jsonl")
+HEAD_ROWS = 5  # rows `read_head` reads: enough to tell a header-only file from one with data
+DETERMINISTIC_OS_ERRORS = (
+    FileNotFoundError,
+    IsADirectoryError,
+    NotADirectoryError,
+    PermissionError,
+)
+_FIX = {
+    ".csv": "save it as CSV (UTF-8) with one header row",
+    ".tsv": "save it as tab-separated text (UTF-8) with one header row",
+    ".xlsx": "open it in Excel and save it again as .xlsx, or export it as CSV",
+    ".xlsm": "open it in Excel and save it again, or export it as CSV",
+    ".json": 'it must be a list of records, e.g. [{"id": "1", "text": "..."}]',
+    ".jsonl": "it must hold one JSON record per line",
+    ".parquet": "write it again as Parquet, or export it as CSV",
+}
+_MAGIC = {b"PK\x03\x04": "a ZIP or Excel workbook", b"PAR1": "a Parquet file", b"%PDF": "a PDF"}
 
 
 class InputError(ValueError):
     """An input file that cannot be read as asked; the message names the file and what to do."""
 
 
-def read_frame(path: Path) -> pd.DataFrame:
-    """Read CSV/TSV (UTF-8, UTF-8 BOM or Latin-1), XLSX, JSON, JSONL or Parquet, as strings."""
+def is_transient(exc: BaseException) -> bool:
+    """Whether an error reading inputs is worth retrying: an OSError that is not a missing,
+    misplaced or forbidden path (a network share hiccup), or a DuckDB file lock. Input errors
+    (InputError and every other ValueError) are deterministic and never retried."""
+    if isinstance(exc, duckdb.IOException):
+        return "lock" in str(exc).lower()
+    return isinstance(exc, OSError) and not isinstance(exc, DETERMINISTIC_OS_ERRORS)
+
+
+def read_frame(
+    path: Path, *, nrows: int | None = None, allow_no_rows: bool = False
+) -> pd.DataFrame:
+    """Read CSV/TSV (UTF-8, UTF-8 BOM or Latin-1), XLSX, JSON, JSONL or Parquet, as strings.
+
+    `nrows` reads only the first rows (JSON is parsed whole, then cut). A missing, unreadable,
+    empty, binary or unparseable file, and one with no rows under its header (unless
+    `allow_no_rows`), raise `InputError` naming the file and saying what to do."""
     path = Path(path)
+    suffix = check_file(path)
+    try:
+        df = _read(path, suffix, nrows)
+    except InputError:
+        raise
+    except DETERMINISTIC_OS_ERRORS as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    except OSError:
+        raise  # transient (see is_transient): the ingest task retries it
+    except Exception as exc:  # the reader's own parse error: name the file, keep the cause
+        raise InputError(
+            f"{path}: cannot be read as {suffix[1:].upper()}: {_reason(exc)}; {_FIX[suffix]}"
+        ) from exc
+    if len(df) == 0 and not allow_no_rows:
+        raise InputError(f"{path}: {no_rows(suffix)}; nothing to analyse")
+    return df
+
+
+def no_rows(suffix: str) -> str:
+    """How to say a table file of this type holds no data rows."""
+    return (
+        "no rows under the header" if suffix in (".csv", ".tsv", ".xlsx", ".xlsm") else "no records"
+    )
+
+
+def read_head(path: Path) -> pd.DataFrame:
+    """The header and first `HEAD_ROWS` rows of a table file, with read_frame's checks and
+    messages except that a header-only file gives an empty frame (the caller decides)."""
+    return read_frame(path, nrows=HEAD_ROWS, allow_no_rows=True)
+
+
+def check_file(path: Path, supported: tuple[str, ...] = SUPPORTED) -> str:
+    """The lower-case suffix of a table file that exists, is a readable, non-empty file of a
+    supported type and, for text types, is text; else InputError naming the file."""
     if not path.exists():
-        raise InputError(f"{path}: file not found")
+        raise InputError(
+            f"{path}: file not found; check the path (relative paths in a config "
+            "file are relative to that file)"
+        )
+    if not path.is_file():
+        raise InputError(f"{path}: is a directory, not a file; give the file inside it")
     suffix = path.suffix.lower()
+    if suffix not in supported:
+        raise InputError(
+            f"{path}: unsupported file type {suffix!r}; use one of {', '.join(supported)}"
+        )
+    if not os.access(path, os.R_OK):
+        raise InputError(f"{path}: cannot read: permission denied; fix its permissions")
+    if path.stat().st_size == 0:
+        raise InputError(
+            f"{path}: the file is empty (0 bytes); export it again with a header row and data"
+        )
+    if suffix in TEXT_TYPES:
+        _check_text(path, suffix)
+    return suffix
+
+
+def _check_text(path: Path, suffix: str) -> None:
+    """InputError when a CSV/TSV/JSON file holds UTF-16 or binary data rather than text."""
+    with open(path, "rb") as fh:
+        head = fh.read(8192)
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InputError(f'{path}: is UTF-16 text; save it as UTF-8 (in Excel: "CSV UTF-8")')
+    kind = next((name for magic, name in _MAGIC.items() if head.startswith(magic)), None)
+    controls = sum(b < 32 and b not in (9, 10, 12, 13) or b == 127 for b in head)
+    if kind or controls > max(8, len(head) / 100):  # a stray NUL in a comment: a row problem
+        what = kind or "binary data"
+        raise InputError(
+            f"{path}: holds {what}, not {suffix[1:].upper()} text; {_FIX[suffix]} "
+            "(or give the file its real extension)"
+        )
+
+
+def _read(path: Path, suffix: str, nrows: int | None) -> pd.DataFrame:
     if suffix in (".csv", ".tsv"):
-        for encoding in ("utf-8-sig", "latin-1"):
-            try:
-                sep = "\t" if suffix == ".tsv" else _sniff_delimiter(path, encoding)
-                return pd.read_csv(
-                    path, sep=sep, dtype=str, keep_default_na=False, encoding=encoding
-                )
-            except UnicodeDecodeError:
-                continue
+        return _read_csv(path, suffix, nrows)
     if suffix in (".xlsx", ".xlsm"):
-        return pd.read_excel(path, dtype=str, engine="openpyxl").fillna("")
+        return pd.read_excel(path, dtype=str, engine="openpyxl", nrows=nrows).fillna("")
     if suffix == ".json":
-        return pd.read_json(path, dtype=False).astype("string")
+        return pd.read_json(path, dtype=False).head(nrows).astype("string")
     if suffix == ".jsonl":
-        return pd.read_json(path, lines=True, dtype=False).astype("string")
-    if suffix == ".parquet":
+        return pd.read_json(path, lines=True, dtype=False, nrows=nrows).astype("string")
+    if nrows is None:
         return pd.read_parquet(path).astype("string")
-    raise InputError(f"{path}: unsupported file type {suffix!r}; use one of {', '.join(SUPPORTED)}")
+    import pyarrow.parquet as pq
+
+    pf = pq.ParquetFile(path)
+    batch = next(pf.iter_batches(batch_size=nrows), None)
+    table = pf.schema_arrow.empty_table() if batch is None else batch
+    return table.to_pandas().astype("string")
+
+
+def _read_csv(path: Path, suffix: str, nrows: int | None) -> pd.DataFrame:
+    for encoding in ("utf-8-sig", "latin-1"):  # latin-1 decodes any byte
+        try:
+            sep = "\t" if suffix == ".tsv" else _sniff_delimiter(path, encoding)
+            return pd.read_csv(
+                path, sep=sep, dtype=str, keep_default_na=False, encoding=encoding, nrows=nrows
+            )
+        except UnicodeDecodeError:
+            continue
+        except pd.errors.EmptyDataError as exc:
+            raise InputError(
+                f"{path}: the file is empty (no header row); export it again with a header row"
+            ) from exc
+    raise AssertionError("unreachable: latin-1 decodes every byte")
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text.removeprefix("Error tokenizing data. C error: ")
 
 
 def _sniff_delimiter(path: Path, encoding: str) -> str:
@@ -88,7 +212,7 @@ def read_comments(path: Path, columns: ColumnMap) -> pd.DataFrame:
     """Comments as (source, row_number, source_id, text, date, service, segment:<name>...);
     row_number is 1-based. Segment columns named in the mapping must exist."""
     path = Path(path)
-    df = read_frame(path)
+    df = read_frame(path, allow_no_rows=True)  # header-only: no rows (preflight decides)
     wanted = columns.model_dump()
     _require(df, path, wanted, ("id", "text"))
     missing = [c for c in columns.segments if c not in df.columns]
@@ -133,12 +257,17 @@ def read_scores(path: Path, columns: ColumnMap, query: str | None = None) -> pd.
 
 def read_duckdb_query(path: Path, query: str | None) -> pd.DataFrame:
     """Rows of a table or SELECT in a DuckDB file, as strings."""
-    if not path.exists():
-        raise InputError(f"{path}: file not found")
+    if not path.is_file():
+        raise InputError(f"{path}: file not found; check the `scores` path")
     if not query:
         raise InputError(f"{path}: a DuckDB score source needs `scores_query` (table or SELECT)")
     sql = query if query.lstrip().lower().startswith(("select", "with")) else None
-    con = duckdb.connect(str(path), read_only=True)
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error as exc:
+        if is_transient(exc):
+            raise  # locked by a writer: the ingest task retries
+        raise InputError(f"{path}: cannot open as a DuckDB database: {_reason(exc)}") from exc
     try:
         rel = con.sql(sql) if sql else con.table(query)
         df = rel.df()

@@ -26,7 +26,6 @@ from flows.tasks.models import (
     load_sentiment_head,
     load_sentiment_model,
     load_spacy,
-    load_taxonomy,
     sentiment_method,
 )
 from flows.tasks.report import output_tables, report_task, write_task
@@ -57,7 +56,6 @@ __all__ = [
     "load_sentiment_head",
     "load_sentiment_model",
     "load_spacy",
-    "load_taxonomy",
     "output_tables",
     "report_task",
     "sentiment_method",

@@ -36,7 +36,19 @@ class Ingested:
     rows_read: int
 
 
-@task(name="ingest", retries=2, retry_delay_seconds=5, **STAGE)
+def retry_transient_only(task, task_run, state) -> bool:
+    """Prefect `retry_condition_fn`: retry a transient read error (a network share hiccup, a
+    locked DuckDB file); a missing, empty or malformed input fails at once (flows.io.inputs)."""
+    return io.inputs.is_transient(state.data) if isinstance(state.data, BaseException) else True
+
+
+@task(
+    name="ingest",
+    retries=2,
+    retry_delay_seconds=5,
+    retry_condition_fn=retry_transient_only,
+    **STAGE,
+)
 def ingest_task(*, config: PipelineConfig) -> Ingested:
     """Read comments, transcripts and scores into frames; nothing is dropped here."""
     comments = io.read_comments(config.comments, config.columns) if config.comments else None

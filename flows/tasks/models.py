@@ -53,20 +53,6 @@ def load_models_task(*, config: PipelineConfig) -> RunModels:
     return RunModels(load_spacy(), encoder, load_sentiment_model(config, encoder))
 
 
-def load_taxonomy(config: PipelineConfig) -> taxonomies.Taxonomy:
-    base = taxonomies.parse_taxonomy(taxonomies.default_taxonomy_text(), "default taxonomy")
-    if config.taxonomy is None:
-        return base
-    path = Path(config.taxonomy)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise taxonomies.TaxonomyError(f"{path}: cannot read taxonomy: {exc}") from exc
-    return taxonomies.merge_taxonomies(
-        base, taxonomies.parse_taxonomy(text, str(path)), config.taxonomy_mode
-    )
-
-
 def load_sentiment_model(config: PipelineConfig, encoder: object) -> SentimentModel:
     """The sentiment branch (default), else the regression head, else None (VADER)."""
     if config.sentiment_model == "branch":

@@ -72,11 +72,22 @@ def score_columns(raw: pd.Series, scale: ScoreScale) -> pd.DataFrame:
     )
 
 
+# Why a score row read gives no usable score: one reason per row, the first that applies.
+SCORE_REASONS = (
+    "missing_id",
+    "duplicate_score_id",  # the first row of an id is used
+    "comment_quarantined",
+    "no_comment_for_id",
+    "not_a_rating",  # joined, but the value is no rating on the scale (null score_0_100)
+)
+
+
 @dataclass
 class ScoreJoin:
-    scores: pd.DataFrame  # the `scores` table
-    unmatched: pd.DataFrame  # side, source_id, reason
-    match_rate: float | None
+    scores: pd.DataFrame  # the `scores` rows of this score table (non-ratings included)
+    unmatched: pd.DataFrame  # side, source_id, reason (see `join_scores`)
+    match_rate: float | None  # survey comments with a usable score
+    id_match_rate: float | None  # survey comments with any score row (usable or not)
     scores_read: int
 
 
@@ -90,47 +101,73 @@ def join_scores(
     """Join `score_table` (source_id, score) to survey comments (comment_id, source_id).
 
     Duplicate score ids keep the first row and are reported; a comment never gets two scores.
-    The match rate is the share of survey comments (`kind == 'comment'`) that found a score.
     Transcript participants join by `<transcript_id>:<speaker>` (e.g. `interview_12:P01`):
     every turn of a scored participant gets the participant's score; unscored participants
     are not reported as unmatched (score sheets rarely cover every speaker).
-    Scores whose comment was read but quarantined (`quarantined_ids`) are reported as
-    `comment_quarantined`, not as unknown ids.
+
+    `unmatched` has one `scores` row per score row read that gives no usable score, with the
+    first reason of `SCORE_REASONS` that applies (a score whose comment was read but
+    quarantined, `quarantined_ids`, is `comment_quarantined`, not an unknown id), and one
+    `comments` row per survey comment without a usable score (`unmatched_comments`). So
+    `scores_read` = usable score rows joined + `scores` rows, and the survey comments =
+    usable + `comments` rows. The rates are over survey comments (`kind == 'comment'`).
     """
-    survey = comments[comments["kind"] == "comment"][["comment_id", "source_id"]].copy()
-    survey["key"] = normalise_ids(survey["source_id"], casefold_ids)
+    survey = comments[comments["kind"] == "comment"][["comment_id", "source_id"]]
+    keyed = survey.assign(key=normalise_ids(survey["source_id"], casefold_ids))
     participants = _participant_keys(comments, casefold_ids)
-    st, cols, unmatched = _valid_scores(score_table, scale, casefold_ids)
+    st = _keyed_scores(score_table, casefold_ids)
     held = (
         set(normalise_ids(quarantined_ids, casefold_ids)) if quarantined_ids is not None else set()
     )
-    orphan = ~st["key"].isin(survey["key"]) & ~st["key"].isin(participants["key"])
-    unmatched += [
-        {
-            "side": "scores",
-            "source_id": sid,
-            "reason": "comment_quarantined" if key in held else "no_comment_for_id",
-        }
-        for sid, key in zip(st.loc[orphan, "source_id"], st.loc[orphan, "key"], strict=True)
-    ]
-    st = pd.concat([st[["key"]], cols], axis=1)
-    merged = survey.merge(st, on="key", how="left", validate="many_to_one", indicator=True)
-    matched = merged["_merge"] == "both"
-    unmatched += [
-        {"side": "comments", "source_id": sid, "reason": "no_score_for_id"}
-        for sid in merged.loc[~matched, "source_id"]
-    ]
-    voices = participants.merge(st, on="key", how="inner", validate="many_to_one")
-    joined = pd.concat(
-        [merged[matched].drop(columns=["key", "_merge"]), voices.drop(columns="key")],
-        ignore_index=True,
+    live = st["reason"].isna()
+    known = st["key"].isin(keyed["key"]) | st["key"].isin(participants["key"])
+    orphan, quarantined = live & ~known, st["key"].isin(held)
+    st.loc[orphan & quarantined, "reason"] = "comment_quarantined"
+    st.loc[orphan & ~quarantined, "reason"] = "no_comment_for_id"
+    cols = score_columns(st["score"], scale)
+    st.loc[live & known & cols["score_0_100"].isna(), "reason"] = "not_a_rating"
+    joinable = pd.concat([st[["key"]], cols], axis=1)[live & known]
+    matched = keyed.merge(joinable, on="key", how="inner", validate="many_to_one")
+    voices = participants.merge(joinable, on="key", how="inner", validate="many_to_one")
+    joined = conform(
+        pd.concat([matched.drop(columns="key"), voices.drop(columns="key")], ignore_index=True),
+        "scores",
     )
-    rate = float(matched.mean()) if len(merged) else None
+    bad = st[st["reason"].notna()]
+    side = pd.DataFrame({"side": "scores", "source_id": bad["source_id"], "reason": bad["reason"]})
+    rate, id_rate = match_rates(survey, joined)
     return ScoreJoin(
-        scores=conform(joined, "scores"),
-        unmatched=pd.DataFrame(unmatched, columns=["side", "source_id", "reason"]),
+        scores=joined,
+        unmatched=pd.concat([side, unmatched_comments(survey, joined)], ignore_index=True),
         match_rate=rate,
+        id_match_rate=id_rate,
         scores_read=len(score_table),
+    )
+
+
+def match_rates(survey: pd.DataFrame, scores: pd.DataFrame) -> tuple[float | None, float | None]:
+    """(usable, id) match rate: the share of `survey` comments with a usable score (non-null
+    `score_0_100`) and with any score row; (None, None) without survey comments."""
+    if not len(survey):
+        return None, None
+    ids = survey["comment_id"]
+    usable = ids.isin(scores.loc[scores["score_0_100"].notna(), "comment_id"])
+    return float(usable.mean()), float(ids.isin(scores["comment_id"]).mean())
+
+
+def unmatched_comments(survey: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFrame:
+    """side `comments`, source_id, reason of each `survey` comment without a usable score in
+    `scores`: `no_score_for_id` (no score row) or `not_a_rating` (its score is no rating)."""
+    usable = set(scores.loc[scores["score_0_100"].notna(), "comment_id"])
+    left = survey[~survey["comment_id"].isin(usable)]
+    rated = left["comment_id"].isin(scores["comment_id"])
+    return pd.DataFrame(
+        {
+            "side": "comments",
+            "source_id": left["source_id"].to_numpy(),
+            "reason": rated.map({True: "not_a_rating", False: "no_score_for_id"}).to_numpy(),
+        },
+        columns=["side", "source_id", "reason"],
     )
 
 
@@ -151,30 +188,15 @@ def _participant_keys(comments: pd.DataFrame, casefold_ids: bool) -> pd.DataFram
     return participants
 
 
-def _valid_scores(
-    score_table: pd.DataFrame, scale: ScoreScale, casefold_ids: bool
-) -> tuple[pd.DataFrame, pd.DataFrame, list[dict]]:
-    """Score rows with an id, first per key; their score columns; and the rows set aside.
-
-    Set aside, in this order: missing ids, duplicate ids, then (still kept) non-ratings.
-    """
-    st = score_table.copy()
-    st["source_id"] = st["source_id"].astype("string").str.strip()
-    bad = score_id_failures(st)
-    unmatched = [
-        {"side": "scores", "source_id": st.loc[i, "source_id"], "reason": "missing_id"} for i in bad
-    ]
-    st = st.drop(index=bad)
-    st["key"] = normalise_ids(st["source_id"], casefold_ids)
-    dup = st["key"].duplicated(keep="first")
-    unmatched += [
-        {"side": "scores", "source_id": sid, "reason": "duplicate_score_id"}
-        for sid in st.loc[dup, "source_id"]
-    ]
-    st = st[~dup]
-    cols = score_columns(st["score"], scale)
-    unmatched += [
-        {"side": "scores", "source_id": sid, "reason": "not_a_rating"}
-        for sid in st.loc[cols["score_0_100"].isna(), "source_id"]
-    ]
-    return st, cols, unmatched
+def _keyed_scores(score_table: pd.DataFrame, casefold_ids: bool) -> pd.DataFrame:
+    """The score rows in file order with a trimmed source_id, their join key and the reason
+    set aside so far: `missing_id`, then `duplicate_score_id` (all but the first row of a key);
+    null for the rows that go on to the join."""
+    st = score_table.reset_index(drop=True)
+    st = st.assign(source_id=st["source_id"].astype("string").str.strip())
+    reason = pd.Series(pd.NA, index=st.index, dtype="string")
+    reason[score_id_failures(st)] = "missing_id"
+    key = normalise_ids(st["source_id"], casefold_ids)
+    dup = key[reason.isna()].duplicated(keep="first")
+    reason[dup[dup].index] = "duplicate_score_id"
+    return st.assign(key=key, reason=reason)

@@ -1,7 +1,8 @@
 """The drivers stage: this run's scores joined to the corpus, then what each theme does to them.
 
 Per topic and pain-point category: driver statistics (overall and per segment), segment gaps
-and trends, plus the score match rate and NPS.
+and trends, plus the score match rates (usable scores and any score id), the unmatched ids
+(the current state: a snapshot) and NPS.
 """
 
 from __future__ import annotations
@@ -11,7 +12,13 @@ from dataclasses import dataclass
 import pandas as pd
 
 from nlp.drivers.membership import Themes
-from nlp.drivers.scores import ScoreScale, join_scores, normalise_ids
+from nlp.drivers.scores import (
+    ScoreScale,
+    join_scores,
+    match_rates,
+    normalise_ids,
+    unmatched_comments,
+)
 from nlp.drivers.tables import driver_table_by_segment, gap_table
 from nlp.drivers.trends import nps, trends_table
 from nlp.ingest.corpus import combine
@@ -37,7 +44,12 @@ class DriverSettings:
 
 @dataclass
 class DriverTables:
-    """The stage's tables (schema-conformed) and the join's counts."""
+    """The stage's tables (schema-conformed) and the join's counts.
+
+    `match_rate`: share of the corpus's survey comments with a usable score (non-null
+    `score_0_100`); `id_match_rate`: share with any score row, ratings or not. Both are None
+    without survey comments or when no scores are in use (no score table and none earlier).
+    """
 
     scores: pd.DataFrame
     unmatched: pd.DataFrame
@@ -46,6 +58,7 @@ class DriverTables:
     driver_gaps: pd.DataFrame
     trends: pd.DataFrame
     match_rate: float | None
+    id_match_rate: float | None
     scores_read: int
     nps: float | None
 
@@ -63,15 +76,16 @@ def driver_tables(
 ) -> DriverTables:
     """Join this run's scores to the corpus (earlier scores stay for comments it does not
     cover), then drivers per topic and pain-point category (overall and per segment), segment
-    gaps and trends over the whole corpus."""
+    gaps and trends over the whole corpus. `unmatched` is a snapshot (see `_unmatched`)."""
     survey = comments[comments["kind"] == "comment"]
-    scores, unmatched, read = previous_scores, conform(pd.DataFrame(), "unmatched_scores"), 0
+    scores, score_side, read = previous_scores, None, 0
     if score_table is not None:
-        scores, unmatched, read = _joined_scores(
-            comments, score_table, previous_scores, quarantined_ids, settings, run_id
+        scores, score_side, read = _joined_scores(
+            comments, score_table, previous_scores, quarantined_ids, settings
         )
     scores = _analysed_only(scores, comments)
-    rate = _match_rate(survey, scores)
+    in_use = score_table is not None or len(previous_scores) > 0
+    rate, id_rate = match_rates(survey, scores) if in_use else (None, None)
     by = pd.concat([segments, _service_segment(survey)], ignore_index=True)
     stats, gaps, trends = _theme_tables(themes, scores, by, settings)
     topic_rows = stats["topic"]
@@ -80,12 +94,13 @@ def driver_tables(
         topic_rows["label"] = topic_rows["topic_id"].map(labels)
     return DriverTables(
         scores=conform(scores, "scores"),
-        unmatched=unmatched,
+        unmatched=_unmatched(score_side, survey, scores, run_id) if in_use else _empty_unmatched(),
         topic_csat=conform(topic_rows, "topic_csat"),
         pain_point_csat=conform(stats["pain_point"], "pain_point_csat"),
         driver_gaps=_stack(gaps, "driver_gaps"),
         trends=_stack(trends, "trends"),
         match_rate=rate,
+        id_match_rate=id_rate,
         scores_read=read,
         nps=_nps(score_table, scores, settings),
     )
@@ -97,13 +112,9 @@ def _joined_scores(
     previous_scores: pd.DataFrame,
     quarantined_ids: pd.Series,
     settings: DriverSettings,
-    run_id: str,
 ) -> tuple[pd.DataFrame, pd.DataFrame, int]:
-    """(scores, unmatched, scores read): this run's scores over the earlier ones.
-
-    A survey comment scored in an earlier run is not reported unmatched.
-    """
-    survey = comments[comments["kind"] == "comment"]
+    """(scores, the score rows that gave no usable score, scores read): this run's scores
+    over the earlier ones (a comment this table scores, even with a non-rating, takes it)."""
     joined = join_scores(
         comments,
         score_table,
@@ -112,21 +123,37 @@ def _joined_scores(
         quarantined_ids=quarantined_ids,
     )
     scores = combine(previous_scores, joined.scores, set(joined.scores["comment_id"]))
-    earlier = set(survey.loc[survey["comment_id"].isin(scores["comment_id"]), "source_id"])
     u = joined.unmatched
-    u = u[~((u["side"] == "comments") & u["source_id"].isin(earlier))]
-    return scores, conform(u.assign(run_id=run_id), "unmatched_scores"), joined.scores_read
+    return scores, u[u["side"] == "scores"], joined.scores_read
+
+
+def _unmatched(
+    score_side: pd.DataFrame | None, survey: pd.DataFrame, scores: pd.DataFrame, run_id: str
+) -> pd.DataFrame:
+    """The `unmatched_scores` snapshot: the current state, so a rerun gives the same rows.
+
+    `comments`: survey comments of the corpus with no usable score from any run (`scores` is
+    the corpus's). `scores`: this run's score rows that gave no usable score, with their
+    reason (none without a score table); earlier runs' rows are in their own
+    `<run_id>/unmatched_scores.parquet`. `run_id` is the run that wrote the snapshot. Sorted
+    by side, reason and id, so the order does not depend on the corpus's row order.
+    """
+    parts = [unmatched_comments(survey, scores)]
+    if score_side is not None:
+        parts.insert(0, score_side)
+    u = pd.concat(parts, ignore_index=True).assign(run_id=run_id)
+    u = u.sort_values(["side", "reason", "source_id"], kind="stable", na_position="first")
+    return conform(u, "unmatched_scores")
+
+
+def _empty_unmatched() -> pd.DataFrame:
+    return conform(pd.DataFrame(), "unmatched_scores")
 
 
 def _analysed_only(scores: pd.DataFrame, comments: pd.DataFrame) -> pd.DataFrame:
     """Scores of analysed documents only (survey comments and participant turns)."""
     analysed = comments["kind"].isin(["comment", "transcript_turn"])
     return scores[scores["comment_id"].isin(comments.loc[analysed, "comment_id"])]
-
-
-def _match_rate(survey: pd.DataFrame, scores: pd.DataFrame) -> float | None:
-    """Share of survey comments with a score; None without survey comments."""
-    return float(survey["comment_id"].isin(scores["comment_id"]).mean()) if len(survey) else None
 
 
 def _service_segment(survey: pd.DataFrame) -> pd.DataFrame:

@@ -37,7 +37,13 @@ PLACEHOLDERS = frozenset(
     }
 )
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\u200c\u200e\u200f\ufeff]")
+# C0 controls, zero-width space / non-joiner, BOM, and every bidi control (LRM, RLM, ALM,
+# embeddings/overrides U+202A-U+202E, isolates U+2066-U+2069), which can make stored text
+# display differently from what it says ("Trojan Source"). Zero-width joiner stays (emoji).
+_CONTROL = re.compile(
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u061c\u200b\u200c\u200e\u200f\u202a-\u202e"
+    r"\u2066-\u2069\ufeff]"
+)
 _TAG = re.compile(r"<[^>]{1,200}>")
 _SPACE = re.compile(r"\s+")
 _NON_WORD = re.compile(r"[^\w]+")
@@ -47,7 +53,7 @@ _WORD = re.compile(r"[^\W\d_]+")
 def normalise_text(text: object) -> str:
     """Repair mojibake (ftfy), NFKC-normalise, unescape HTML, drop tags and control characters,
     fold whitespace."""
-    if text is None or (isinstance(text, float) and pd.isna(text)):
+    if text is None or text is pd.NA or (isinstance(text, float) and pd.isna(text)):
         return ""
     s = ftfy.fix_text(str(text), normalization="NFKC")
     s = html.unescape(s)

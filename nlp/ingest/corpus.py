@@ -12,6 +12,20 @@ import hashlib
 import pandas as pd
 
 HASHED_FIELDS = ("kind", "source_id", "text", "date", "service", "speaker", "turn_index")
+# Survey comments hash the first five fields, transcript turns all seven: a row's hash does not
+# depend on which other inputs came with it (comments alone, transcripts alone, or both).
+_COMMENT_HASHED = HASHED_FIELDS[:5]
+# Columns a row may lack (a survey file has no speaker, a transcript no date or service):
+# added as nulls, so every stage can read them whatever the inputs were.
+OPTIONAL_COLUMNS = (
+    "date",
+    "service",
+    "transcript_id",
+    "speaker",
+    "turn_index",
+    "start_time",
+    "prompt",
+)
 SEGMENT_PREFIX = "segment:"  # input columns `segment:<name>` carry respondent segments
 ANALYSED_KINDS = ("comment", "transcript_turn")
 ANALYSED_LANGUAGES = ("en", "und")
@@ -25,11 +39,28 @@ def comment_ids(rows: pd.DataFrame, dataset: str) -> pd.Series:
     return ids.where(sid.notna() & (sid != ""), None).astype("string")
 
 
+def with_optional_columns(rows: pd.DataFrame) -> pd.DataFrame:
+    """`rows` with every `OPTIONAL_COLUMNS` column it lacks added as nulls (a copy)."""
+    missing = [c for c in OPTIONAL_COLUMNS if c not in rows.columns]
+    if not missing:
+        return rows
+    return rows.assign(**{c: pd.Series(None, index=rows.index, dtype="object") for c in missing})
+
+
 def row_hashes(rows: pd.DataFrame) -> pd.Series:
-    """16-hex-digit SHA-256 over the row's content fields (raw, before cleaning)."""
-    cols = [c for c in HASHED_FIELDS if c in rows.columns]
-    parts = rows[cols].astype("string").fillna("\x00")
-    joined = parts.apply(lambda r: "\x1f".join(r.tolist()), axis=1) if len(rows) else parts
+    """16-hex-digit SHA-256 over the row's content fields (raw, before cleaning).
+
+    A missing column hashes as a null, so the hash is the same whichever inputs came together.
+    """
+    parts = rows.reindex(columns=list(HASHED_FIELDS))
+    # turn_index as "3.0": the text earlier versions hashed (a float column beside comments)
+    parts["turn_index"] = pd.to_numeric(parts["turn_index"], errors="coerce").astype("float64")
+    parts = parts.astype("string").fillna("\x00")
+    is_comment = (parts["kind"] == "comment").tolist()
+    joined = [
+        "\x1f".join(r[: len(_COMMENT_HASHED)] if comment else r)
+        for r, comment in zip(parts.itertuples(index=False, name=None), is_comment, strict=True)
+    ]
     return pd.Series(
         [hashlib.sha256(s.encode("utf-8")).hexdigest()[:16] for s in joined],
         index=rows.index,

@@ -22,6 +22,9 @@ def input_rows(
 ) -> pd.DataFrame:
     """Comments (kind `comment`) then each transcript's turns, keyed `comment_id`, `row_hash`.
 
+    Columns one kind lacks (`date`, `service` of turns; `speaker`, `prompt` of comments; see
+    `corpus.OPTIONAL_COLUMNS`) are nulls, whichever inputs were given.
+
     Raises ValueError when there is nothing to analyse.
     """
     frames = []
@@ -35,7 +38,7 @@ def input_rows(
             frames.append(t)
     if not frames:
         raise ValueError("nothing to analyse: give --comments and/or --transcripts")
-    rows = pd.concat(frames, ignore_index=True)
+    rows = corpus.with_optional_columns(pd.concat(frames, ignore_index=True))
     rows["comment_id"] = corpus.comment_ids(rows, dataset)
     rows["row_hash"] = corpus.row_hashes(rows)
     return rows

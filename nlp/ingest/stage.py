@@ -29,7 +29,7 @@ def cleaned_rows(
 ) -> CleanedRows:
     """Triage every row; then, for rows the ledger has not seen, redact PII (before any
     embedding), hash and identify the language. Seen rows are skipped: already processed."""
-    kept, quarantine = cleaning.triage_comments(rows)
+    kept, quarantine = cleaning.triage_comments(corpus.with_optional_columns(rows))
     kept["near_duplicate_of"] = cleaning.near_duplicate_of(kept["text"], kept["comment_id"])
     new_kept = kept[corpus.unseen(kept, ledger)].reset_index(drop=True)
     new_quarantine = quarantine[corpus.unseen(quarantine, ledger)].reset_index(drop=True)
@@ -58,9 +58,7 @@ def cleaned_rows(
 
 def _redact(kept: pd.DataFrame, nlp: Language) -> None:
     """Replace `text` and `prompt` by their redacted versions; count redactions per text."""
-    n = len(kept)
-    raw = kept["prompt"] if "prompt" in kept else pd.Series([None] * n, dtype="object")
-    prompts = raw.map(cleaning.normalise_text)
+    prompts = kept["prompt"].map(cleaning.normalise_text)
     texts, counts, redacted = pii.redact_texts_and_prompts(
         kept["text"].tolist(), prompts.tolist(), nlp
     )

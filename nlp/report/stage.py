@@ -35,6 +35,7 @@ class RunFacts:
     scores_read: int
     match_rate: float | None
     nps: float | None
+    id_match_rate: float | None = None
 
 
 def run_report(
@@ -73,6 +74,7 @@ def _summary_row(facts, tables, metrics, topics_skipped, thresholds) -> dict:
         "documents_analysed": facts.documents_analysed,
         "scores_read": facts.scores_read,
         "score_match_rate": facts.match_rate,
+        "score_id_match_rate": facts.id_match_rate,
         "unmatched_comments": int((unmatched == "comments").sum()),
         "unmatched_scores": int((unmatched == "scores").sum()),
         "n_topics": metrics.get("n_topics"),

@@ -12,6 +12,7 @@ def test_deployments_serve_nightly_passes_the_config_as_json_parameters(monkeypa
     from flows.config import PipelineConfig
 
     seen = {}
+    monkeypatch.setattr(deployments, "require_prefect_api", lambda url, **kw: url)
     monkeypatch.setattr(
         deployments.feedback_pipeline_flow, "serve", lambda **kwargs: seen.update(kwargs)
     )

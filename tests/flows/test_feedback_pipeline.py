@@ -208,8 +208,13 @@ def test_feedback_pipeline_reports_the_true_match_rate(runs, tiny_inputs):
     out = runs["out"]
     comments = _table(out, "comments")
     survey_ids = comments.loc[comments["kind"] == "comment", "source_id"]
-    expected = survey_ids.isin(set(tiny_inputs["scores"]["id"])).mean()
-    assert runs["first"].summary["score_match_rate"] == pytest.approx(expected)
+    first = tiny_inputs["scores"].drop_duplicates("id")  # the first row of an id is used
+    raw = pd.to_numeric(first["score"], errors="coerce")
+    usable = set(first.loc[raw.between(1, 5) & ~raw.isin([6, 7]), "id"])
+    summary = runs["first"].summary
+    assert summary["score_match_rate"] == pytest.approx(survey_ids.isin(usable).mean())
+    by_id = survey_ids.isin(set(first["id"])).mean()
+    assert summary["score_id_match_rate"] == pytest.approx(by_id)
     unmatched = _table(out, "unmatched_scores")
     got = set(zip(unmatched["source_id"], unmatched["reason"], strict=True))
     assert ("NOT-A-COMMENT", "no_comment_for_id") in got

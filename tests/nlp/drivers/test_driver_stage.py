@@ -104,12 +104,17 @@ def _run(comments=None, score_table=None, previous=None, scale=FIVE_POINT, **set
     )
 
 
+def _triples(unmatched: pd.DataFrame) -> set[tuple[str, str, str]]:
+    u = unmatched
+    return set(zip(u["side"], u["source_id"], u["reason"], strict=True))
+
+
 def test_stage_match_rate_counts_survey_comments_with_scores():
     # 12 of 24 survey comments scored; the participant's score does not count toward the rate
     table = _score_table([str(i) for i in range(1, 13)] + ["int1:P01"])
     out = _run(score_table=table)
     assert isinstance(out, DriverTables)
-    assert out.match_rate == 0.5
+    assert out.match_rate == 0.5 == out.id_match_rate
     assert "transcript:int1:0001" in set(out.scores["comment_id"])
     assert out.scores_read == 13
 
@@ -120,7 +125,7 @@ def test_stage_comment_scored_earlier_is_not_unmatched():
     unmatched = set(out.unmatched.loc[out.unmatched["side"] == "comments", "source_id"])
     assert unmatched == {"23", "24"}
     assert {"s:21", "s:22"} <= set(out.scores["comment_id"])  # earlier scores stay
-    assert out.match_rate == 22 / 24
+    assert out.match_rate == 22 / 24 == out.id_match_rate
     assert (out.unmatched["run_id"] == "r1").all()
 
 
@@ -160,10 +165,78 @@ def test_stage_nps_from_0_10_scale_else_none():
 
 def test_stage_without_score_table_uses_previous_scores():
     out = _run(previous=_scores(["s:1", "s:2", "transcript:int1:0002"]))
-    assert out.unmatched.empty and list(out.unmatched.columns) == list(TABLES["unmatched_scores"])
     assert set(out.scores["comment_id"]) == {"s:1", "s:2"}
-    assert out.scores_read == 0 and out.match_rate == 2 / 24
+    assert out.scores_read == 0 and out.match_rate == 2 / 24 == out.id_match_rate
+    # the snapshot still says which survey comments have no score; no score rows were read
+    assert set(out.unmatched["side"]) == {"comments"} and len(out.unmatched) == 22
     assert _run(previous=_scores(["s:1"], raw=10.0), scale=ScoreScale(0, 10)).nps == 100.0
+
+
+def test_stage_without_any_scores_reports_no_rates_and_nothing_unmatched():
+    out = _run()
+    assert out.match_rate is None and out.id_match_rate is None
+    assert out.unmatched.empty and list(out.unmatched.columns) == list(TABLES["unmatched_scores"])
+
+
+def test_stage_match_rate_counts_usable_scores_only():
+    # 20 scored, of which 4 are no rating: "abc", 9 on 1-5, "" and 0
+    table = _score_table([str(i) for i in range(1, 21)])
+    table.loc[:3, "score"] = ["abc", "9", "", "0"]
+    out = _run(score_table=table)
+    assert out.match_rate == 16 / 24 and out.id_match_rate == 20 / 24
+    u = out.unmatched
+    comments = u[u["side"] == "comments"]
+    assert len(comments) == 24 - 16
+    assert sorted(comments.loc[comments["reason"] == "not_a_rating", "source_id"]) == [
+        "1",
+        "2",
+        "3",
+        "4",
+    ]
+    assert (u[u["side"] == "scores"]["reason"] == "not_a_rating").sum() == 4
+    assert out.scores["score_0_100"].notna().sum() + (u["side"] == "scores").sum() == 20
+
+
+def test_stage_inverted_scale_matches_no_usable_score():
+    table = _score_table([str(i) for i in range(1, N + 1)] + ["nope"])
+    out = _run(score_table=table, scale=ScoreScale(5, 1))
+    assert out.match_rate == 0.0 and out.id_match_rate == 1.0
+    u = out.unmatched
+    assert len(u) == (N + 1) + N  # each score row once, each survey comment once
+    assert (u["side"] == "scores").sum() == out.scores_read == N + 1
+    assert set(u.loc[u["side"] == "comments", "reason"]) == {"not_a_rating"}
+    assert (u.loc[u["source_id"] == "nope", "reason"] == "no_comment_for_id").all()
+
+
+def test_stage_unmatched_is_a_snapshot_a_rerun_repeats():
+    table = _score_table([str(i) for i in range(1, 21)] + ["nope", "1"])
+    first = _run(score_table=table)
+    again = _run(score_table=table, previous=first.scores.iloc[::-1])  # stored order may differ
+    pd.testing.assert_frame_equal(first.unmatched, again.unmatched)
+    key = ["comment_id"]
+    pd.testing.assert_frame_equal(
+        first.scores.sort_values(key).reset_index(drop=True),
+        again.scores.sort_values(key).reset_index(drop=True),
+    )
+    assert (first.unmatched["run_id"] == "r1").all()
+    assert len(first.unmatched) == 2 + 4  # "nope", the second "1"; comments 21-24
+
+
+def test_stage_nightly_file_with_only_new_scores_keeps_the_current_state():
+    first = _run(score_table=_score_table([str(i) for i in range(1, 21)] + ["nope"]))
+    nightly = _run(score_table=_score_table(["21", "22", "x"]), previous=first.scores)
+    u = nightly.unmatched
+    # comments: none of any run's scores is usable for 23, 24; scores: this file's rows only
+    assert sorted(_triples(u)) == [
+        ("comments", "23", "no_score_for_id"),
+        ("comments", "24", "no_score_for_id"),
+        ("scores", "x", "no_comment_for_id"),
+    ]
+    assert nightly.match_rate == 22 / 24 and nightly.scores_read == 3
+    # a later non-rating for a comment replaces its earlier score: no longer usable
+    later = _run(score_table=_score_table(["1"], score="6"), previous=nightly.scores)
+    assert later.match_rate == 21 / 24 and later.id_match_rate == 22 / 24
+    assert ("comments", "1", "not_a_rating") in _triples(later.unmatched)
 
 
 def test_stage_tables_conform_to_schema():

@@ -40,17 +40,43 @@ def test_scores_join_ids_as_strings_duplicates_and_unmatched():
     got = dict(zip(j.scores["source_id"], j.scores["score_raw"], strict=True))
     assert got["007"] == 5 and got["008"] == 4  # "7" is not "007"; first duplicate wins
     assert np.isnan(got["010"])  # matched, but not a rating
-    assert j.match_rate == 0.75  # 007, 008, 010 of four
-    reasons = set(
-        zip(j.unmatched["side"], j.unmatched["source_id"], j.unmatched["reason"], strict=True)
+    assert j.match_rate == 0.5  # usable: 007 and 008 of four
+    assert j.id_match_rate == 0.75  # any score row: 007, 008, 010
+    got = sorted(
+        zip(
+            j.unmatched["side"],
+            j.unmatched["source_id"].fillna("<NA>"),
+            j.unmatched["reason"],
+            strict=True,
+        )
     )
-    assert ("scores", "7", "no_comment_for_id") in reasons
-    assert ("scores", "008", "duplicate_score_id") in reasons
-    assert ("scores", "011", "comment_quarantined") in reasons
-    assert ("comments", "009", "no_score_for_id") in reasons
-    assert ("scores", "010", "not_a_rating") in reasons
-    assert sum(r == "missing_id" for _, _, r in reasons) >= 1
-    assert (j.unmatched["reason"] == "missing_id").sum() == 2
+    assert got == [
+        ("comments", "009", "no_score_for_id"),
+        ("comments", "010", "not_a_rating"),
+        ("scores", "", "missing_id"),
+        ("scores", "008", "duplicate_score_id"),
+        ("scores", "010", "not_a_rating"),
+        ("scores", "011", "comment_quarantined"),
+        ("scores", "7", "no_comment_for_id"),
+        ("scores", "<NA>", "missing_id"),
+    ]
+    usable_rows = int(j.scores["score_0_100"].notna().sum())
+    assert usable_rows + (j.unmatched["side"] == "scores").sum() == j.scores_read == 8
+
+
+def test_scores_join_gives_each_score_row_one_reason():
+    # a non-rating for an unknown id is one unknown id, not also a non-rating
+    comments = _comments(["1", "2"])
+    scores = pd.DataFrame({"source_id": ["1", "3", "3", "4"], "score": ["abc", "abc", "2", "9"]})
+    j = join_scores(comments, scores, ScoreScale(1, 5))
+    side = j.unmatched[j.unmatched["side"] == "scores"]
+    assert sorted(zip(side["source_id"], side["reason"], strict=True)) == [
+        ("1", "not_a_rating"),
+        ("3", "duplicate_score_id"),
+        ("3", "no_comment_for_id"),
+        ("4", "no_comment_for_id"),
+    ]
+    assert j.match_rate == 0.0 and j.id_match_rate == 0.5
 
 
 def test_scores_join_casefold_option_and_transcript_participants():
@@ -71,7 +97,7 @@ def test_scores_join_casefold_option_and_transcript_participants():
     )
     scores = pd.DataFrame({"source_id": ["ab-1", "AB-2", "int1:P01"], "score": [5, 4, 2]})
     strict = join_scores(comments, scores, ScoreScale(1, 5))
-    assert strict.match_rate == 0.0  # "ab-1" is not "AB-1" unless asked
+    assert strict.match_rate == 0.0 == strict.id_match_rate  # "ab-1" is not "AB-1" unless asked
     folded = join_scores(comments, scores, ScoreScale(1, 5), casefold_ids=True)
     assert folded.match_rate == 1.0  # survey comments only; turns do not count
     by_comment = folded.scores.set_index("comment_id")["score_raw"]

@@ -19,6 +19,18 @@ def test_cleaning_normalise_text_repairs_and_strips():
     assert normalise_text("مرحبا 👍") == "مرحبا 👍"
 
 
+def test_cleaning_normalise_text_strips_bidi_controls():
+    bidi = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+    assert normalise_text(f"fine \u202eevil\u202c {bidi}ok") == "fine evil ok"
+    assert (
+        normalise_text("\u2067\u05e9\u05dc\u05d5\u05dd\u2069 thanks")
+        == "\u05e9\u05dc\u05d5\u05dd thanks"
+    )
+    family = "\U0001f468\u200d\U0001f469\u200d\U0001f467"  # zero-width joiners are kept
+    assert normalise_text(f"a\u200bb {family}") == f"ab {family}"
+    assert normalise_text(pd.NA) == ""
+
+
 def test_cleaning_placeholders_and_fillers():
     for t in ("N/A", "none", "-", "Did not answer", "  Nothing. "):
         assert is_placeholder(normalise_text(t)), t

@@ -3,6 +3,8 @@ from __future__ import annotations
 import pytest
 
 from nlp.ingest.pii import (
+    _whole_name,
+    ordinary_words,
     redact_names_in_context,
     redact_patterns,
     redact_pii,
@@ -73,3 +75,68 @@ def test_pii_redact_texts_and_prompts_matches_one_redact_pii_call(spacy_nlp):
     assert out_prompts == [both[3][0], None, None]
     assert "[EMAIL]" in out_prompts[0]
     assert redact_texts_and_prompts([], [], spacy_nlp) == ([], [], [])
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "my caseworker Marguerite Okonkwo-Velasquez never called back",
+            "my caseworker [PERSON] never called back",
+        ),
+        ("i spoke to siobhan at the front desk", "i spoke to [PERSON] at the front desk"),
+        ("nurse tomasz was lovely", "nurse [PERSON] was lovely"),
+        (
+            "my husband Gareth Pritchard-Jones had to drive me",
+            "my husband [PERSON] had to drive me",
+        ),
+        ("My social worker Priya Ramanathan was great", "My social worker [PERSON] was great"),
+        ("i asked for bethan-mai", "i asked for [PERSON]"),
+        ("a lady called Dawn helped", "a lady called [PERSON] helped"),
+        ("my partner tomasz was there", "my partner [PERSON] was there"),
+    ],
+)
+def test_pii_names_after_roles_kin_and_cues(spacy_nlp, text, expected):
+    assert redact_pii([text], spacy_nlp)[0] == (expected, 1)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "i spoke to someone",
+        "spoke to reception",
+        "my husband and i",
+        "the nurse was kind",
+        "my caseworker never called",
+        "my son kept waiting",
+        "my wife waited hours",
+        "asked for help",
+        "spoke to the gp",
+        "the nurse practitioner was great",
+        "My Consultant Surgeon was great",
+        "my friend Of the family",
+        "my daughter's appointment",
+        "my dad ive been",
+    ],
+)
+def test_pii_role_and_cue_words_without_a_name_are_kept(spacy_nlp, text):
+    assert redact_pii([text], spacy_nlp)[0] == (text, 0)
+
+
+def test_pii_lower_case_names_need_a_word_list(spacy_nlp):
+    # without the model's word lists a lower-case word is never taken for a name
+    assert redact_names_in_context("nurse tomasz was lovely") == ("nurse tomasz was lovely", 0)
+    is_ordinary = ordinary_words(spacy_nlp)
+    assert is_ordinary("reception") and is_ordinary("waited") and not is_ordinary("siobhan")
+    assert redact_names_in_context("nurse tomasz was lovely", is_ordinary)[1] == 1
+
+
+def test_pii_entity_span_widened_over_a_split_hyphenated_name():
+    text = "thanks to Gareth Pritchard-Jones today"
+    start = text.index("Gareth")
+    assert _whole_name(text, start, start + len("Gareth Pritchard")) == (
+        start,
+        start + len("Gareth Pritchard-Jones"),
+    )
+    start = text.index("Jones")
+    assert _whole_name(text, start, start + 5)[0] == text.index("Pritchard")

@@ -83,3 +83,19 @@ def test_rows_input_rows_nothing_to_analyse():
         input_rows(
             comments=None, transcripts=TRANSCRIPTS[1:], dataset="nhs", moderator_pattern=None
         )
+
+
+def test_rows_input_rows_optional_columns_and_hashes_whatever_the_inputs():
+    both = input_rows(
+        comments=_comments(), transcripts=TRANSCRIPTS, dataset="nhs", moderator_pattern=None
+    )
+    alone = [
+        input_rows(comments=_comments(), transcripts=None, dataset="nhs", moderator_pattern=None),
+        input_rows(comments=None, transcripts=TRANSCRIPTS, dataset="nhs", moderator_pattern=None),
+    ]
+    for rows in alone:
+        for column in ("date", "service", "speaker", "turn_index", "prompt", "transcript_id"):
+            assert column in rows.columns, column
+    assert alone[1]["date"].isna().all() and alone[1]["service"].isna().all()
+    # a row hashes the same whether it came alone or with the other kind of input
+    assert both["row_hash"].tolist() == [*alone[0]["row_hash"], *alone[1]["row_hash"]]

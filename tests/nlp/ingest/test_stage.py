@@ -117,3 +117,14 @@ def test_stage_output_tables_conform(first, spacy_nlp):
             assert table.columns.tolist() == list(TABLES[name]), name
             pd.testing.assert_frame_equal(table, conform(table, name))
     assert nothing_new.comments.empty and nothing_new.ledger.empty
+
+
+def test_stage_transcripts_alone_have_null_dates_and_services(spacy_nlp):
+    turns = [Segment("Interviewer", "How was it?"), Segment("P", "The wait was far too long.")]
+    rows = input_rows(
+        comments=None, transcripts=[("t1", "t1.txt", turns)], dataset="nhs", moderator_pattern=None
+    )
+    out = _clean(rows.drop(columns=["date", "service"]), EMPTY_LEDGER, spacy_nlp)
+    assert out.comments["kind"].tolist() == ["moderator_turn", "transcript_turn"]
+    assert out.comments["date"].isna().all() and out.comments["service"].isna().all()
+    assert out.comments["prompt"].tolist()[1] == "How was it?" and out.segments.empty
