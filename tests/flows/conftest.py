@@ -23,7 +23,7 @@ def prefect_backend():
 def tiny_inputs(tmp_path_factory) -> dict:
     """200 real sample comments plus planted edge cases, a score file and one transcript.
 
-    Planted: an empty comment, a placeholder, an exact duplicate row, 20 distinct PII canaries
+    Planted: an empty comment, a placeholder, an exact duplicate row, 24 distinct PII canaries
     (names, emails, phones, SSN, NI number, cards, address, postcode, URL) in comments and in
     the transcript (participant and moderator turns), a duplicate score id, a score for an
     unknown id, and a comment without a score.
@@ -40,6 +40,11 @@ def tiny_inputs(tmp_path_factory) -> dict:
         "Refund to 5500-0000-0000-0004 please, letters go to 14 Willow Crescent, LS6 2QT.",
         "Tracking link https://example.org/track?user=canary77 did not work; +44 20 7946 0321.",
         "Write to r.smith+nhs@mail.example.co.uk about the delay.",
+        # names with no title or capital letter to lean on (step 7's leaks)
+        "My caseworker Marguerite Okonkwo-Velasquez never called back about the form.",
+        "i spoke to siobhan at the front desk and she said the letter was lost",
+        "nurse tomasz was lovely but the wait for the scan was far too long",
+        "My husband Gareth Pritchard-Jones had to drive me because the bus never came.",
     ]
     planted = pd.DataFrame(
         [
@@ -112,5 +117,11 @@ def tiny_inputs(tmp_path_factory) -> dict:
             "Wei Zhang",
             "07700 900987",
             "wz.canary@example.net",
+            "Marguerite",
+            "Velasquez",
+            "siobhan",
+            "tomasz",
+            "Gareth",
+            "Pritchard",
         ],
     }

@@ -127,18 +127,29 @@ def _config(inputs: Path, name: str) -> Path:
     return config
 
 
+# No network: the hub is off and every proxy points at a closed local port, so a download
+# attempt fails the run; only the run's own temporary Prefect server on localhost is reached.
+OFFLINE = {
+    "HF_HUB_OFFLINE": "1",
+    "HTTP_PROXY": "http://127.0.0.1:9",
+    "HTTPS_PROXY": "http://127.0.0.1:9",
+    "ALL_PROXY": "http://127.0.0.1:9",
+    "NO_PROXY": "127.0.0.1,localhost",
+}
+
+
 @pytest.fixture(scope="module")
-def runs(inputs, tmp_path_factory):
+def runs(inputs, tmp_path_factory, share_encoders):
     """Runs each combination once, on first use: name -> (exit code, stderr, out dir)."""
     done: dict[str, tuple[int, str, Path]] = {}
     base = tmp_path_factory.mktemp("runs")
 
     def run(name: str) -> tuple[int, str, Path]:
         if name not in done:
-            out = base / name
-            home = base / f"{name}-prefect"
-            home.mkdir()
-            env = {**os.environ, "HF_HUB_OFFLINE": "1", "PREFECT_HOME": str(home)}
+            out = share_encoders(base / name)
+            home = base / "prefect"  # one Prefect home: the runs are one after another
+            home.mkdir(exist_ok=True)
+            env = {**os.environ, **OFFLINE, "PREFECT_HOME": str(home)}
             cmd = [sys.executable, "-m", "flows.cli", "run", "--config"]
             cmd += [str(_config(inputs, name)), "--out", str(out)]
             proc = subprocess.run(
