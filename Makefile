@@ -33,7 +33,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	HF_HUB_OFFLINE=1 $(PY) -m pytest
 
-## Fast tests only (no sentence-transformers, BERTopic or Prefect flow).
+## Fast tests only (no torch, sentence-transformers, BERTopic or Prefect flow).
 test-fast: $(STAMP)
 	HF_HUB_OFFLINE=1 $(PY) -m pytest -m "not slow"
 

@@ -1,7 +1,7 @@
 """Suite-wide checks. The fast suite (`-m "not slow"`) must not import the heavy libraries:
 they belong to the slow, model-heavy tests, so a quick run stays quick and shows that stage code
-is testable without them. (torch is not on the list: spaCy's thinc imports it whenever it is
-installed, so any spaCy test loads it.)"""
+is testable without them. torch is blocked outright there (spaCy's thinc tries it at import and
+runs without it); Prefect and sentence-transformers are checked at the end of the session."""
 
 from __future__ import annotations
 
@@ -9,7 +9,21 @@ import sys
 
 import pytest
 
-HEAVY = ("prefect", "sentence_transformers")
+HEAVY = ("prefect", "sentence_transformers", "torch")
+
+
+class _NoTorch:
+    """An import hook that makes `import torch` fail, as if it were not installed."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "torch" or name.startswith("torch."):
+            raise ImportError("torch is not imported by the fast suite (mark the test slow)")
+        return None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("markexpr", "") == "not slow" and "torch" not in sys.modules:
+        sys.meta_path.insert(0, _NoTorch())
 
 
 def heavy_modules_loaded() -> list[str]:

@@ -12,11 +12,11 @@ Three mechanisms, all optional:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from bertopic.backend import BaseEmbedder
 from scipy.optimize import linear_sum_assignment
 
 from nlp.themes.params import GuidedSettings
@@ -51,15 +51,28 @@ def themes_from_names(names: Sequence[str]) -> list[GuidedTheme]:
     return [GuidedTheme(name=n.strip(), text=n.strip(), zero_shot=True) for n in names if n.strip()]
 
 
-class EncoderBackend(BaseEmbedder):
-    """BERTopic embedding backend over the pipeline's already loaded encoder (no second model)."""
+@functools.cache
+def _encoder_backend_class() -> type:
+    """The BERTopic backend class, defined on first use: BERTopic (and torch) load only when a
+    guided fit needs them."""
+    from bertopic.backend import BaseEmbedder
 
-    def __init__(self, encode: Encode):
-        super().__init__()
-        self._encode = encode
+    class EncoderBackend(BaseEmbedder):
+        """BERTopic embedding backend over the run's already loaded encoder (no second model)."""
 
-    def embed(self, documents: list[str], verbose: bool = False) -> np.ndarray:
-        return np.asarray(self._encode(list(documents)), dtype=np.float32)
+        def __init__(self, encode: Encode):
+            super().__init__()
+            self._encode = encode
+
+        def embed(self, documents: list[str], verbose: bool = False) -> np.ndarray:
+            return np.asarray(self._encode(list(documents)), dtype=np.float32)
+
+    return EncoderBackend
+
+
+def encoder_backend(encode: Encode):
+    """A BERTopic embedding backend calling `encode`."""
+    return _encoder_backend_class()(encode)
 
 
 def bertopic_arguments(
@@ -70,7 +83,7 @@ def bertopic_arguments(
     zero = [t.text for t in themes if t.zero_shot]
     if not seeded and not zero:
         return {}
-    args: dict = {"embedding_model": EncoderBackend(encode)}
+    args: dict = {"embedding_model": encoder_backend(encode)}
     if seeded:
         args["seed_topic_list"] = seeded
     if zero:

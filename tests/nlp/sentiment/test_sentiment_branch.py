@@ -18,6 +18,8 @@ from nlp.sentiment.branch import (
 from nlp.sentiment.clauses import CLAUSE_FEATURES
 from nlp.sentiment.head import LABELS, Stack
 
+pytestmark = pytest.mark.slow  # trains and runs small torch modules
+
 TINY = {
     "hidden_size": 16,
     "num_attention_heads": 2,

@@ -43,6 +43,7 @@ def test_guided_topics_zero_shot_names_go_first_at_their_own_threshold():
     assert theme_names(centroids, emb, themes, strict)[0] != "Parking"
 
 
+@pytest.mark.slow  # builds BERTopic's embedding backend (imports BERTopic and torch)
 def test_guided_topics_bertopic_arguments_switch_on_guided_and_zero_shot():
     def encode(texts):
         return np.ones((len(texts), 4))

@@ -6,7 +6,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nlp.themes.model import TopicParams, fit_topics, skip_reason
 from nlp.themes.quality import (
     QualityThresholds,
     npmi_coherence,
@@ -19,7 +18,10 @@ from nlp.themes.vocabulary import topic_label
 SAMPLE = Path(__file__).resolve().parents[3] / "data" / "sample"
 
 
+@pytest.mark.slow  # nlp.themes.model imports BERTopic (and torch)
 def test_topics_degenerate_corpora_are_skipped_with_reason():
+    from nlp.themes.model import fit_topics, skip_reason
+
     assert "only 5 documents" in skip_reason(["a b"] * 5)
     assert "distinct" in skip_reason(["same words here"] * 40)
     result = fit_topics(["same words here"] * 40, np.ones((40, 8), dtype=np.float32))
@@ -48,6 +50,7 @@ def test_topics_labels_diversity_npmi_and_quality():
 def test_topics_fit_real_comments_is_deterministic():
     from nlp.embedding import embed_texts, load_encoder
     from nlp.ingest.cleaning import is_placeholder, normalise_text
+    from nlp.themes.model import TopicParams, fit_topics
 
     df = pd.read_csv(SAMPLE / "comments.csv", keep_default_na=False)
     texts = [normalise_text(t) for t in df["text"]]
