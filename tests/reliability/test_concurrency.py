@@ -7,7 +7,6 @@ Slow: real CLI subprocesses (Prefect, models) on 40 sample comments, no transcri
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import textwrap
@@ -16,6 +15,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
+from feedback_process import finish, start_run
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,36 +36,15 @@ def tiny_config(tmp_path_factory) -> Path:
     return config
 
 
-def _env(tmp: Path) -> dict[str, str]:
-    home = tmp / "prefect-home"
-    home.mkdir(exist_ok=True)
-    return {**os.environ, "HF_HUB_OFFLINE": "1", "PREFECT_HOME": str(home)}
-
-
 def _start(config: Path, out: Path, logs: Path, name: str, *extra: str) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "flows.cli", "run", "--config", str(config), "--out", str(out)]
-    return subprocess.Popen(
-        [*cmd, *extra],
-        cwd=ROOT,
-        env=_env(logs),
-        stdout=open(logs / f"{name}.out", "w"),  # noqa: SIM115 - closed with the process
-        stderr=open(logs / f"{name}.err", "w"),  # noqa: SIM115
-    )
-
-
-def _finish(proc: subprocess.Popen, timeout: float = 900) -> int:
-    try:
-        return proc.wait(timeout=timeout)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    args = ["--config", config, "--out", out, *extra]
+    return start_run(args, prefect_home=logs / "prefect-home", logs=logs, name=name)
 
 
 def test_concurrency_two_runs_one_waits_and_both_are_recorded(tiny_config, tmp_path):
     out = tmp_path / "out"  # does not exist yet: both runs create it
     runs = [_start(tiny_config, out, tmp_path, name) for name in ("a", "b")]
-    codes = [_finish(p) for p in runs]
+    codes = [finish(p) for p in runs]
     err = {name: (tmp_path / f"{name}.err").read_text() for name in ("a", "b")}
     assert codes == [0, 0], err
     waited = [name for name in err if "waiting for the run" in err[name]]
@@ -121,7 +100,7 @@ def test_concurrency_second_run_with_a_short_lock_timeout_exits_2_naming_the_hol
     try:
         assert holder.stdout.readline().strip() == "locked"
         before = sorted(p.name for p in out.iterdir())
-        code = _finish(_start(tiny_config, out, tmp_path, "late", "--lock-timeout", "1"))
+        code = finish(_start(tiny_config, out, tmp_path, "late", "--lock-timeout", "1"))
         err = (tmp_path / "late.err").read_text()
         assert code == 2, err
         assert "in use by the run 20261201T020000Z-beef" in err, err

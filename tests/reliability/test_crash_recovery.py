@@ -12,7 +12,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import duckdb
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from feedback_process import finish, start_run
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,30 +47,14 @@ def site(tmp_path_factory) -> dict:
     (root / "prefect-home").mkdir()
     site = {"root": root, "out": root / "out", "configs": configs}
     proc = _start(site, "good")
-    assert _finish(proc) == 0, (root / "good.err").read_text()
+    assert finish(proc) == 0, (root / "good.err").read_text()
     return site
 
 
 def _start(site: dict, name: str, *extra: str, log: str | None = None) -> subprocess.Popen:
-    root, log = site["root"], log or name
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PREFECT_HOME": str(root / "prefect-home")}
-    cmd = [sys.executable, "-m", "flows.cli", "run", "--config", str(site["configs"][name])]
-    return subprocess.Popen(
-        [*cmd, "--out", str(site["out"]), *extra],
-        cwd=ROOT,
-        env=env,
-        stdout=open(root / f"{log}.out", "w"),  # noqa: SIM115 - closed with the process
-        stderr=open(root / f"{log}.err", "w"),  # noqa: SIM115
-    )
-
-
-def _finish(proc: subprocess.Popen, timeout: float = 900) -> int:
-    try:
-        return proc.wait(timeout=timeout)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    root = site["root"]
+    args = ["--config", site["configs"][name], "--out", site["out"], *extra]
+    return start_run(args, prefect_home=root / "prefect-home", logs=root, name=log or name)
 
 
 def _recorded(out: Path) -> set[str]:
@@ -188,7 +172,7 @@ def test_crash_recovery_sigkill_keeps_outputs_and_the_next_run_cleans_up(site, p
 
     # the next run; a lock still held (by a leftover child) would fail it after 60 s, not hang
     after = _start(site, point, "--lock-timeout", "60", log=f"{point}-next")
-    assert _finish(after) == 0, (root / f"{point}-next.err").read_text()
+    assert finish(after) == 0, (root / f"{point}-next.err").read_text()
     assert (out / "models" / "topic_registry" / "metadata.json").is_file()
     recorded = _recorded(out)
     assert len(recorded) == len(before) + 1 + (killed_id in recorded), recorded
