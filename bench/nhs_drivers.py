@@ -72,7 +72,9 @@ def main() -> None:
         wall = time.perf_counter() - t0
         con = duckdb.connect(str(result.db_path), read_only=True)
         pain = con.execute("SELECT * FROM pain_point_csat WHERE segment = 'all'").df()
-        topic = con.execute("SELECT * FROM topic_csat WHERE segment = 'all'").df()
+        topic = con.execute(
+            "SELECT * FROM topic_csat WHERE segment = 'all' AND level = 'theme'"
+        ).df()
         con.close()
     s = result.summary
     print(

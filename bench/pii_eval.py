@@ -1,258 +1,206 @@
-"""PII redaction recall and over-redaction on real NHS comments with planted synthetic PII.
+"""PII redaction before/after in one run: recall and precision per type on the labelled set of
+bench/pii_names_set.py, over-redaction on every shared set, throughput.
 
-Builds a labelled set (seeded): real comments from the NHS file, ~60 % of them with one or two
-planted entities from realistic templates (names, emails, phones, SSN, NI number, cards,
-addresses, postcodes, URLs). An entity is recalled when its original string no longer appears
-after redaction. Over-redaction is the share of word tokens of the *unplanted* real comments
-that redaction replaced (an upper bound: real comments contain some real names).
+"Before" is nlp/ingest/pii.py at a git revision (default: the commit before issue #16's
+detector), loaded from `git show`; "after" is the working tree. An entity is recalled when none
+of its words survives redaction (a word that also occurs elsewhere in the text must occur less
+often). A placeholder is correct when the text it replaced overlaps a gold span of any type;
+precision on the set is a lower bound (real comments name some real people the set does not
+label). Over-redaction is the share of word tokens of real texts with nothing planted that
+redaction replaced, and the share of texts given a [PERSON]; samples of [PERSON] redactions
+are printed for a hand check.
 
-    .venv/bin/python bench/pii_eval.py [--shared ../shared/data] [--n 500]
+    .venv/bin/python bench/pii_eval.py [--shared ../shared/data] [--rev a60a2a2] [--n 400]
 """
 
 from __future__ import annotations
 
 import argparse
 import difflib
-import random
+import functools
+import importlib.util
 import re
+import subprocess
 import sys
 import time
+import types
 from collections import Counter, defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import pandas as pd  # noqa: E402
-
-from nlp.ingest.pii import redact_pii  # noqa: E402
+from bench.pii_names_set import Example, build_set, clean_sets  # noqa: E402
+from nlp.ingest import pii  # noqa: E402
 from nlp.language import load_spacy  # noqa: E402
 
-FIRST = [
-    "Margaret",
-    "Priya",
-    "Tom",
-    "Siobhan",
-    "Adebayo",
-    "Wei",
-    "Fatima",
-    "Gareth",
-    "Olga",
-    "Jean-Luc",
-    "Aisha",
-    "Dmitri",
-    "Bethan",
-    "Carlos",
-    "Mei",
-    "Kwame",
-    "Hannah",
-    "Raj",
-    "Zofia",
-    "Liam",
-    "Nkechi",
-    "Sven",
-    "Yusuf",
-    "Grace",
-]
-LAST = [
-    "Okafor",
-    "Ramanathan",
-    "Kowalski",
-    "Gallagher",
-    "Okonkwo",
-    "Zhang",
-    "Hussain",
-    "Lindqvist",
-    "Moreau",
-    "Patel",
-    "Nowak",
-    "Oyelaran",
-    "Whitfield",
-    "Fernandes",
-    "Chen",
-    "Mensah",
-    "Brennan",
-    "Sharma",
-    "Ivanova",
-    "Murphy",
-    "Adeyemi",
-    "Larsen",
-    "Demir",
-    "Scott",
-]
-STREETS = [
-    "Willow Crescent",
-    "High Street",
-    "Station Road",
-    "Park Lane",
-    "Church Close",
-    "Victoria Avenue",
-    "Mill Way",
-    "Queens Drive",
-    "Elm Grove",
-    "Kings Court",
-]
-POSTCODES = ["LS6 2QT", "NE1 4LP", "SW1A 1AA", "M14 5RH", "B15 2TT", "NN1 3BE", "DH1 3LE"]
-TITLES = ["Dr", "Nurse", "Mrs", "Mr", "Sister"]
+_TOKEN = re.compile(r"\S+")
+_PLACEHOLDER = re.compile(r"\[[A-Z_]+\]")
+_WORD = re.compile(r"[^\W_](?:[\w'’-]*[^\W_])?")
 
 
-def _luhn_card(rng: random.Random) -> str:
-    digits = [4] + [rng.randrange(10) for _ in range(14)]
-    total = 0
-    for i, d in enumerate(reversed(digits)):
-        if i % 2 == 0:
-            d = d * 2 - 9 if d * 2 > 9 else d * 2
-        total += d
-    digits.append((10 - total % 10) % 10)
-    s = "".join(map(str, digits))
-    sep = rng.choice([" ", "-", ""])
-    return sep.join(s[i : i + 4] for i in range(0, 16, 4))
+def baseline_module(rev: str) -> types.ModuleType:
+    """nlp/ingest/pii.py as it was at `rev`."""
+    source = subprocess.run(
+        ["git", "show", f"{rev}:nlp/ingest/pii.py"], cwd=ROOT, check=True, capture_output=True
+    ).stdout.decode()
+    spec = importlib.util.spec_from_loader(f"pii_{rev}", loader=None)
+    module = importlib.util.module_from_spec(spec)
+    exec(compile(source, f"pii@{rev}", "exec"), module.__dict__)
+    return module
 
 
-def _entity(kind: str, rng: random.Random) -> tuple[str, str]:
-    """(template sentence with {}, entity string) for one entity type."""
-    first, last = rng.choice(FIRST), rng.choice(LAST)
-    if kind == "PERSON":
-        return rng.choice(
-            [
-                ("The nurse, {}, was lovely.", f"{first} {last}"),
-                ("{} on the phone was unhelpful.", f"{first} {last}"),
-                ("Please thank {} for everything.", f"{first} {last}"),
-                ("My name is {} and I waited hours.", f"{first} {last}"),
-                ("I was seen by {} who explained it well.", f"{rng.choice(TITLES)} {last}"),
-                ("Ask for {} at the desk.", first),
-                ("Thanks to {} and the team.", first),
-            ]
-        )
-    if kind == "EMAIL":
-        user = rng.choice(
-            [first.lower(), f"{first[0].lower()}.{last.lower()}", f"{last.lower()}77"]
-        )
-        dom = rng.choice(["gmail.com", "nhs.net", "example.co.uk", "outlook.com"])
-        return rng.choice(["Email me at {} please.", "My email is {}."]), f"{user}@{dom}"
-    if kind == "PHONE":
-        number = rng.choice(
-            [
-                f"07{rng.randrange(100, 999)} {rng.randrange(100000, 999999)}",
-                f"0{rng.randrange(11, 99)}{rng.randrange(1, 9)} {rng.randrange(100, 999)} "
-                f"{rng.randrange(1000, 9999)}",
-                f"({rng.randrange(200, 999)}) {rng.randrange(200, 999)}-"
-                f"{rng.randrange(1000, 9999)}",
-                f"+44 {rng.randrange(7000, 7999)} {rng.randrange(100000, 999999)}",
-                f"+1 {rng.randrange(200, 999)}-{rng.randrange(200, 999)}-"
-                f"{rng.randrange(1000, 9999)}",
-                f"+33 {rng.randrange(1, 9)} {rng.randrange(10, 99)} {rng.randrange(10, 99)} "
-                f"{rng.randrange(10, 99)} {rng.randrange(10, 99)}",
-            ]
-        )
-        return rng.choice(["Call me on {}.", "My number is {} if you need it."]), number
-    if kind == "SSN":
-        ssn = f"{rng.randrange(100, 899)}-{rng.randrange(10, 99)}-{rng.randrange(1000, 9999)}"
-        return "My SSN is {}.", ssn
-    if kind == "NINO":
-        letters = "".join(rng.choice("ABCEGHJKLMNPRSTWXYZ") for _ in range(2))
-        nums = f"{rng.randrange(10, 99)} {rng.randrange(10, 99)} {rng.randrange(10, 99)}"
-        return "NI number {} on the form.", f"{letters} {nums} {rng.choice('ABCD')}"
-    if kind == "CARD":
-        return "They charged my card {} twice.", _luhn_card(rng)
-    if kind == "ADDRESS":
-        return "I live at {}.", f"{rng.randrange(1, 250)} {rng.choice(STREETS)}"
-    if kind == "POSTCODE":
-        return "Send it to my postcode {}.", rng.choice(POSTCODES)
-    if kind == "URL":
-        return (
-            "The link {} did not work.",
-            f"https://portal.example.org/track?id={rng.randrange(10**6)}",
-        )
-    raise ValueError(kind)
+def leaked(example: Example, start: int, end: int, out: str) -> bool:
+    """A word of the gold span survives: it occurs in `out` as often as in the whole text."""
+    rest = example.text[:start] + " " + example.text[end:]
+    for word in _WORD.findall(example.text[start:end]):
+        if len(word) < 2 and not word.isdigit():
+            continue
+        pattern = re.compile(r"(?<![\w@.])" + re.escape(word) + r"(?![\w@])")
+        if len(pattern.findall(out)) > len(pattern.findall(rest)):
+            return True
+    return False
 
 
-KINDS = ["PERSON"] * 4 + [
-    "EMAIL",
-    "PHONE",
-    "PHONE",
-    "SSN",
-    "NINO",
-    "CARD",
-    "ADDRESS",
-    "POSTCODE",
-    "URL",
-]
-GOALS = {"PERSON": 0.85, "EMAIL": 0.95, "PHONE": 0.95, "SSN": 0.95, "NINO": 0.95, "CARD": 0.95}
+def placeholders_judged(example: Example, out: str) -> list[tuple[str, bool]]:
+    """(placeholder, replaced text overlaps a gold span) for each placeholder redaction made."""
+    a = list(_TOKEN.finditer(example.text))
+    b = list(_TOKEN.finditer(out))
+    matcher = difflib.SequenceMatcher(
+        a=[m.group() for m in a], b=[m.group() for m in b], autojunk=False
+    )
+    judged = []
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op == "equal":
+            continue
+        lo = a[i1].start() if i1 < len(a) else len(example.text)
+        hi = a[i2 - 1].end() if i2 > i1 else lo
+        gold = any(s < hi and lo < e for s, e, _ in example.spans)
+        for m in b[j1:j2]:
+            judged += [(p, gold) for p in _PLACEHOLDER.findall(m.group())]
+    return judged
 
 
-def build(comments: list[str], rng: random.Random) -> tuple[list[str], list[tuple[int, str, str]]]:
-    planted, entities = [], []
-    for i, text in enumerate(comments):
-        if rng.random() < 0.6:
-            for _ in range(rng.choice([1, 1, 2])):
-                kind = rng.choice(KINDS)
-                template, value = _entity(kind, rng)
-                text = f"{text.rstrip()} {template.format(value)}"
-                entities.append((i, kind, value))
-        planted.append(text)
-    return planted, entities
+def score(examples: list[Example], outs: list[str]) -> dict[str, tuple[int, int, int, int]]:
+    """Per type: (n gold, recalled, placeholders made, of them correct)."""
+    n, hit, made, right = Counter(), Counter(), Counter(), Counter()
+    for ex, out in zip(examples, outs, strict=True):
+        for s, e, kind in ex.spans:
+            n[kind] += 1
+            hit[kind] += not leaked(ex, s, e, out)
+        for placeholder, ok in placeholders_judged(ex, out):
+            made[placeholder] += 1
+            right[placeholder] += ok
+    table = {k: (n[k], hit[k], 0, 0) for k in n}
+    for p in made:
+        name = p.strip("[]")
+        g, h, _, _ = table.get(name, (0, 0, 0, 0))
+        table[name] = (g, h, made[p], right[p])
+    return table
 
 
-def redacted_token_share(original: list[str], redacted: list[str]) -> tuple[float, int]:
-    tok = re.compile(r"\S+")
+def token_share(original: list[str], redacted: list[str]) -> float:
     total = changed = 0
     for a, b in zip(original, redacted, strict=True):
-        ta, tb = tok.findall(a), tok.findall(b)
+        ta, tb = _TOKEN.findall(a), _TOKEN.findall(b)
         total += len(ta)
         for op, i1, i2, _, _ in difflib.SequenceMatcher(a=ta, b=tb, autojunk=False).get_opcodes():
             if op in ("replace", "delete"):
                 changed += i2 - i1
-    return changed / max(total, 1), total
+    return changed / max(total, 1)
+
+
+def timed(fn, texts: list[str], nlp) -> tuple[list[str], float]:
+    t0 = time.perf_counter()
+    out = [t for t, _ in fn(texts, nlp)]
+    return out, len(texts) / (time.perf_counter() - t0)
+
+
+def report_set(examples, outs: dict[str, list[str]]) -> None:
+    tables = {name: score(examples, o) for name, o in outs.items()}
+    kinds = sorted(set().union(*tables.values()), key=lambda k: (k != "PERSON", k))
+    names = list(outs)
+    print("| type | n | " + " | ".join(f"recall {k} | precision {k}" for k in names) + " |")
+    print("|---|---:|" + "---:|---:|" * len(names))
+    for kind in kinds:
+        cells = []
+        for name in names:
+            g, h, m, r = tables[name].get(kind, (0, 0, 0, 0))
+            cells += [f"{h / g:.3f}" if g else "", f"{r / m:.3f} ({m})" if m else ""]
+        n = max(t.get(kind, (0,))[0] for t in tables.values())
+        print(f"| {kind} | {n} | " + " | ".join(cells) + " |")
+    print()
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "data")
-    ap.add_argument("--n", type=int, default=500)
+    ap.add_argument("--rev", default="a60a2a2")
+    ap.add_argument("--n", type=int, default=400, help="real texts per shared set")
+    ap.add_argument("--show", type=int, default=0, help="print this many misses / redactions")
+    ap.add_argument("--seed", type=int, default=16, help="seed of the labelled set")
     args = ap.parse_args()
-    df = pd.read_csv(args.shared / "nhs_patient_feedback_v6.csv")
-    texts = df["FFT answer"].dropna().astype(str)
-    texts = texts[texts.str.split().str.len() >= 5].sample(args.n, random_state=7).tolist()
-    rng = random.Random(7)
-    planted, entities = build(texts, rng)
     nlp = load_spacy()
-    t0 = time.perf_counter()
-    out = [t for t, _ in redact_pii(planted, nlp)]
-    seconds = time.perf_counter() - t0
-    clean_out = [t for t, _ in redact_pii(texts, nlp)]
-
-    found, total, missed = Counter(), Counter(), defaultdict(list)
-    for i, kind, value in entities:
-        total[kind] += 1
-        if value not in out[i]:
-            found[kind] += 1
-        elif len(missed[kind]) < 5:
-            missed[kind].append(value)
-    share, n_tokens = redacted_token_share(texts, clean_out)
-    placeholders = Counter(m for t in clean_out for m in re.findall(r"\[[A-Z_]+\]", t))
-
+    fns = {
+        "before": baseline_module(args.rev).redact_pii,
+        "after": pii.redact_pii,
+        "after, public names redacted": functools.partial(pii.redact_pii, keep_public_names=False),
+    }
+    examples = build_set(args.shared, seed=args.seed)
+    outs = {name: timed(fn, [e.text for e in examples], nlp)[0] for name, fn in fns.items()}
+    print(f"Labelled set (seed {args.seed}): {len(examples)} real comments with planted PII\n")
+    report_set(examples, outs)
+    misses = defaultdict(list)
+    for ex, out in zip(examples, outs["after"], strict=True):
+        for s, e, kind in ex.spans:
+            if leaked(ex, s, e, out):
+                misses[kind].append((ex.form, ex.text[max(0, s - 50) : e + 30]))
+    for kind, rows in misses.items():
+        for form, row in rows[: args.show]:
+            print(f"missed {kind} [{form}]: {row!r}")
+    by_form = Counter(), Counter()
+    for ex, out in zip(examples, outs["after"], strict=True):
+        if ex.spans[0][2] == "PERSON":
+            by_form[0][ex.form.split("/")[0]] += 1
+            by_form[1][ex.form.split("/")[0]] += not leaked(ex, *ex.spans[0][:2], out)
     print(
-        f"PII evaluation: {len(planted)} real NHS comments, {len(entities)} planted entities, "
-        f"{seconds:.1f} s ({len(planted) / seconds:.0f} comments/s)\n"
+        "PERSON recall by context (after): "
+        + ", ".join(f"{k} {by_form[1][k]}/{v}" for k, v in sorted(by_form[0].items()))
     )
-    print("| type | n | recall | goal |")
-    print("|---|---:|---:|---|")
-    for kind in sorted(total):
-        recall = found[kind] / total[kind]
-        goal = GOALS.get(kind)
-        verdict = "" if goal is None else f"≥ {goal:.2f} {'PASS' if recall >= goal else 'FAIL'}"
-        print(f"| {kind} | {total[kind]} | {recall:.3f} | {verdict} |")
-    overall = sum(found.values()) / sum(total.values())
-    print(f"| all | {sum(total.values())} | {overall:.3f} | |")
-    verdict = "PASS" if share < 0.02 else "FAIL"
+    report_clean(clean_sets(args.shared, n=args.n), fns, nlp, args.show)
+
+
+def report_clean(sets: dict[str, list[str]], fns, nlp, show: int) -> None:
     print(
-        f"\nUnplanted real comments: {share:.2%} of {n_tokens} word tokens redacted "
-        f"(goal < 2 %: {verdict}); placeholders: {dict(placeholders)}"
+        "\n| shared set | texts | "
+        + " | ".join(f"tokens redacted {k} | texts with [PERSON] {k} | comments/s {k}" for k in fns)
+        + " |"
     )
-    print("(an upper bound on false redactions: real comments name some staff)")
-    for kind, values in missed.items():
-        print(f"missed {kind}: {values}")
+    print("|---|---:|" + "---:|---:|---:|" * len(fns))
+    all_texts = [t for texts in sets.values() for t in texts]
+    for name, texts in sets.items():
+        cells, samples = [], []
+        for fn_name, fn in fns.items():
+            out, rate = timed(fn, texts, nlp)
+            person = [o for o in out if "[PERSON]" in o]
+            cells += [
+                f"{token_share(texts, out):.2%}",
+                f"{len(person) / len(texts):.1%}",
+                f"{rate:.0f}",
+            ]
+            if fn_name == "after":
+                samples = [(t, o) for t, o in zip(texts, out, strict=True) if "[PERSON]" in o]
+        print(f"| {name} | {len(texts)} | " + " | ".join(cells) + " |")
+        for t, o in samples[:show]:
+            print(f"    {name}: {t[:160]!r}\n      -> {o[:160]!r}")
+    rates = dict.fromkeys(fns, 0.0)
+    for _ in range(2):
+        for k, fn in fns.items():
+            rates[k] = max(rates[k], timed(fn, all_texts, nlp)[1])
+    print(
+        f"\nThroughput on all {len(all_texts)} real texts (best of 2): "
+        + ", ".join(f"{k} {v:.0f} comments/s" for k, v in rates.items())
+    )
 
 
 if __name__ == "__main__":

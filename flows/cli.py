@@ -10,8 +10,10 @@ from typing import Annotated, NoReturn
 import typer
 
 from flows.config import ConfigError, PipelineConfig, load_config
+from flows.themes_cli import themes_app
 
 app = typer.Typer(add_completion=False, help="Feedback text mining pipeline (offline).")
+app.add_typer(themes_app, name="themes")  # list, show and analyst edits (no Prefect)
 
 Opt = typer.Option
 

@@ -71,7 +71,7 @@ class QualityConfig(_Frozen):
     """Topic-quality thresholds; a run outside them is marked `degraded` (null disables)."""
 
     max_unassigned_share: float | None = 0.25
-    min_stability_ari: float | None = 0.5
+    min_stability_ari: float | None = 0.3
     min_topic_diversity: float | None = 0.5
     min_npmi: float | None = -0.6
     stability_sample: int = Field(2000, description="docs refit with another seed; 0 = off")
@@ -105,6 +105,14 @@ class TopicsConfig(_Frozen):
         20_000, ge=1000, description="larger corpora fit on a sample, the rest assigned"
     )
     min_samples: int | None = Field(None, ge=1, description="HDBSCAN min_samples; null = auto")
+    mask_services: bool = Field(
+        True,
+        description="mask the service column's values (and @handles) in the text themes are "
+        "found in: themes say why, the service is a facet",
+    )
+    mask_terms: tuple[str, ...] = Field(
+        (), description="more names to mask for themes (organisations, products, brands)"
+    )
 
 
 class TaggingConfig(_Frozen):

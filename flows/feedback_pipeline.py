@@ -72,7 +72,7 @@ def pipeline(config: PipelineConfig, started: datetime) -> RunResult:
     with timer("embed"):
         embedded = tasks.embed_task(run=run, corpus=corpus)
     with timer("topics"):
-        themes = tasks.topics_task(run=run, corpus=corpus, embeddings=embedded.matrix)
+        themes = tasks.topics_task(run=run, corpus=corpus, embedded=embedded)
     with timer("tag"):
         tagged = tasks.tag_task(run=run, corpus=corpus, embedded=embedded)
     with timer("csat"):

@@ -94,6 +94,7 @@ def preflight(config: PipelineConfig) -> Preflight:
     taxonomy = check_taxonomy(config)
     warnings += check_models(config)
     out_exists = check_out_dir(Path(config.out))
+    check_theme_edits(Path(config.out))
     return Preflight(
         comments, scores, found, taxonomy, Path(config.out), out_exists, tuple(warnings)
     )
@@ -263,6 +264,18 @@ def check_out_dir(out: Path) -> bool:
             "or choose another --out"
         )
     return True
+
+
+def check_theme_edits(out: Path) -> None:
+    """BadSetting for an analyst edits file (`feedback themes ...`) that cannot be read."""
+    from flows.io.theme_edits import ThemesError, load_edits
+
+    try:
+        load_edits(out)
+    except (ThemesError, ValueError) as exc:
+        raise BadSetting(
+            f"{exc}; fix or remove the file (`feedback themes edits` lists it)"
+        ) from exc
 
 
 def check_models(config: PipelineConfig) -> list[str]:

@@ -73,8 +73,34 @@ TABLES: dict[str, dict[str, str]] = {
         "parent_topic_id": INT,
         "representative_ids": STR,
         "guided_name": STR,  # the guided theme (taxonomy category / zero-shot name) it matched
+        # two levels: the parent theme this theme is grouped under (its own id space)
+        "parent_id": INT,
+        "parent_label": STR,
+        "name_source": STR,  # phrase / guided / words / analyst (an edit in theme_edits)
     },
-    "comment_topics": {"comment_id": STR, "topic_id": INT, "score": FLOAT},
+    # One row per (comment, theme it contains); a comment none of whose statements has a theme
+    # has one row with topic_id null. is_primary marks the theme holding most of the comment's
+    # statements (the old one-row-per-comment reading: WHERE is_primary).
+    "comment_topics": {
+        "comment_id": STR,
+        "topic_id": INT,
+        "score": FLOAT,
+        "statements": INT,  # the comment's statements in this theme
+        "share": FLOAT,  # statements / the comment's statements
+        "is_primary": BOOL,
+    },
+    # Statements (sentences; long ones split at contrastive clauses) of every analysed document,
+    # with character offsets into comments.text, and the theme each is assigned to.
+    "statements": {
+        "comment_id": STR,
+        "statement_index": INT,
+        "start": INT,
+        "end": INT,
+        "text_hash": STR,
+        "topic_id": INT,  # after analyst edits (models/theme_edits.json)
+        "score": FLOAT,
+        "model_topic_id": INT,  # the model's assignment before edits: what the next run keeps
+    },
     "sentiment": {"comment_id": STR, "label": STR, "score": FLOAT},
     "clauses": {
         "comment_id": STR,
@@ -108,7 +134,10 @@ TABLES: dict[str, dict[str, str]] = {
     "unmatched_scores": {"side": STR, "source_id": STR, "reason": STR, "run_id": STR},
     "ingest_ledger": {"comment_id": STR, "row_hash": STR, "status": STR, "run_id": STR},
     "comment_segments": {"comment_id": STR, "segment": STR, "value": STR},
-    "topic_csat": {"topic_id": INT, "label": STR, **_THEME_STATS},
+    # level: theme (topic_id = topics.topic_id) or parent (topic_id = topics.parent_id)
+    "topic_csat": {"topic_id": INT, "label": STR, "level": STR, **_THEME_STATS},
+    # The service facet: comments per (theme, service); a theme is never a service.
+    "topic_services": {"topic_id": INT, "service": STR, "n": INT, "share": FLOAT},
     "pain_point_csat": {"category": STR, **_THEME_STATS},
     # Where a segment's score on a theme is below the rest of that segment's values.
     "driver_gaps": {
@@ -154,7 +183,12 @@ TABLES: dict[str, dict[str, str]] = {
         "unmatched_comments": INT,
         "unmatched_scores": INT,
         "n_topics": INT,
-        "unassigned_share": FLOAT,
+        "n_parent_topics": INT,
+        "statements_analysed": INT,
+        "unassigned_share": FLOAT,  # of statements
+        "unassigned_comment_share": FLOAT,  # comments none of whose statements has a theme
+        "multi_theme_share": FLOAT,  # comments with 2+ themes
+        "stability_method": STR,
         "npmi": FLOAT,
         "topic_diversity": FLOAT,
         "stability_ari": FLOAT,
@@ -180,6 +214,7 @@ COMMENT_KEYED = (
     "comment_segments",
     "comments",
     "comment_topics",
+    "statements",
     "sentiment",
     "clauses",
     "pain_points",
@@ -199,7 +234,15 @@ PER_COMMENT = (
 # Tables keyed by run: a rerun with the same run id replaces that run's rows.
 RUN_KEYED = ("quarantine", "run_summary")
 # Tables describing the current state of the corpus: replaced whole on every run.
-SNAPSHOT = ("topics", "topic_csat", "pain_point_csat", "driver_gaps", "trends", "unmatched_scores")
+SNAPSHOT = (
+    "topics",
+    "topic_csat",
+    "topic_services",
+    "pain_point_csat",
+    "driver_gaps",
+    "trends",
+    "unmatched_scores",
+)
 
 
 def empty(table: str) -> pd.DataFrame:

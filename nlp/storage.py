@@ -63,28 +63,39 @@ def atomic_file(path: Path) -> Iterator[Path]:
 
 
 @contextlib.contextmanager
-def atomic_directory(target: Path) -> Iterator[Path]:
+def atomic_directory(target: Path, *, keep_previous: Path | None = None) -> Iterator[Path]:
     """Yield an empty temporary directory beside `target`; on success it replaces `target`
-    (the old one is moved aside, then removed), on error it is removed and `target` stays."""
+    (the old one is moved aside, then removed — or kept as `keep_previous`), on error it is
+    removed and `target` stays."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     try:
         yield tmp
-        replace_directory(tmp, target)
+        replace_directory(tmp, target, keep_previous=keep_previous)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def replace_directory(source: Path, target: Path) -> None:
-    """Move directory `source` to `target`, replacing an existing `target` (moved aside first)."""
+def replace_directory(source: Path, target: Path, *, keep_previous: Path | None = None) -> None:
+    """Move directory `source` to `target`, replacing an existing `target` (moved aside first,
+    then removed, or moved to `keep_previous`, replacing what was kept there before)."""
     if target.exists():
         old = Path(tempfile.mkdtemp(prefix=f".{target.name}-old-", dir=target.parent))
         os.replace(target, old / target.name)
         os.replace(source, target)
+        if keep_previous is not None:
+            remove_tree(keep_previous)
+            os.replace(old / target.name, keep_previous)
         shutil.rmtree(old, ignore_errors=True)
     else:
         os.replace(source, target)
+
+
+def remove_tree(path: Path) -> None:
+    """Remove a directory tree if it exists."""
+    if Path(path).exists():
+        shutil.rmtree(path)
 
 
 def copy_tree(source: Path, target: Path) -> None:
@@ -101,7 +112,11 @@ def refuse_pickles(directory: Path) -> None:
         str(p.relative_to(directory)) for p in directory.rglob("*") if p.suffix in PICKLE_SUFFIXES
     )
     if pickles:
-        raise ModelFileError(f"{directory}: refusing to load pickle files {pickles}")
+        raise ModelFileError(
+            f"{directory}: refusing to load pickle files {pickles} (loading a pickle can run "
+            "code; this pipeline saves only safetensors and JSON): delete them, or restore the "
+            "directory from a backup"
+        )
 
 
 def read_metadata(directory: Path) -> dict:

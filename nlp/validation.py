@@ -119,7 +119,8 @@ _UNIQUE = {
     "comments": ["comment_id"],
     "sentiment": ["comment_id"],
     "scores": ["comment_id"],
-    "comment_topics": ["comment_id"],
+    "comment_topics": ["comment_id", "topic_id"],
+    "statements": ["comment_id", "statement_index"],
     "topics": ["topic_id"],
     "run_summary": ["run_id"],
 }

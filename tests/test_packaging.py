@@ -37,3 +37,4 @@ def test_packaging_wheel_holds_models_taxonomy_and_template(tmp_path):
         assert {f"models/{name}/metadata.json", f"models/{name}/model.safetensors"} <= names
     assert "nlp/tagging/taxonomy.yaml" in names
     assert "nlp/report/templates/report.html" in names
+    assert {"nlp/ingest/data/first_names.tsv", "nlp/ingest/data/last_names.tsv"} <= names

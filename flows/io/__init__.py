@@ -33,6 +33,7 @@ from flows.io.tables import (
     write_run_tables,
     write_text_atomic,
 )
+from flows.io.theme_edits import load_edits
 from nlp.storage import ModelFileError
 
 __all__ = [
@@ -46,6 +47,7 @@ __all__ = [
     "append_embedding_cache",
     "embedding_cache_path",
     "id_series",
+    "load_edits",
     "load_embedding_cache",
     "load_registry",
     "load_registry_metadata",

@@ -15,7 +15,13 @@ from safetensors.numpy import load_file, save_file
 from flows.io.inputs import slug
 from flows.io.tables import write_arrow_atomic
 from nlp import schemas
-from nlp.storage import ModelFileError, atomic_directory, refuse_pickles
+from nlp.storage import (
+    ModelFileError,
+    atomic_directory,
+    refuse_pickles,
+    remove_tree,
+    replace_directory,
+)
 from nlp.themes.registry import Registry
 
 # ---------------------------------------------------------------- topic registry
@@ -25,6 +31,11 @@ REGISTRY_DIR = Path("models") / "topic_registry"
 
 def registry_dir(out: Path) -> Path:
     return Path(out) / REGISTRY_DIR
+
+
+def previous_registry_dir(out: Path) -> Path:
+    """The registry as it was before the last save: put back when that run never committed."""
+    return registry_dir(out).with_name(REGISTRY_DIR.name + ".previous")
 
 
 def load_registry(out: Path, encoder_id: str, dim: int, legacy_id: str | None = None) -> Registry:
@@ -66,10 +77,16 @@ def save_registry(
 
     `model` (a fitted BERTopic) is saved in `bertopic/` with BERTopic's safetensors
     serialisation, for notebooks (`BERTopic.load(dir, embedding_model=...)`); without one (a
-    transform run) the previous run's `bertopic/` is kept.
+    transform run) the previous run's `bertopic/` is kept. The registry it replaces is kept as
+    `topic_registry.previous/` until the next save: the registry is saved before the DuckDB
+    merge commits the run, and a run killed in between gets it put back
+    (`restore_committed_registry`).
     """
     directory = registry_dir(out)
-    with atomic_directory(directory) as tmp:
+    # a retried write of the same run replaces its own first save: keep the committed one
+    again = load_registry_metadata(out).get("run_id") == metadata.get("run_id")
+    keep = None if again else previous_registry_dir(out)
+    with atomic_directory(directory, keep_previous=keep) as tmp:
         _write_registry(tmp, directory, registry, metadata, model, embedding_model)
     return directory
 
@@ -92,6 +109,32 @@ def _write_registry(tmp: Path, directory: Path, registry, metadata, model, embed
         registry.topics.to_json(orient="records", force_ascii=False), encoding="utf-8"
     )
     (tmp / "metadata.json").write_text(json.dumps(metadata, indent=2), encoding="utf-8")
+
+
+def restore_committed_registry(
+    out: Path, recorded: set[str] | None, crashed_run_id: str | None = None
+) -> list[str]:
+    """Put back the registry of the last committed run when a killed run saved its own but
+    never committed (its run id is not in `recorded`, the database's run ids; None = no
+    database, when only `crashed_run_id`'s registry counts as uncommitted). Returns what
+    changed, relative to `out`."""
+    directory = registry_dir(out)
+    try:
+        run_id = load_registry_metadata(out).get("run_id")
+    except (OSError, ValueError, AttributeError):  # unreadable: load_registry will say so
+        return []
+    if run_id is None:
+        return []
+    committed = run_id in recorded if recorded is not None else run_id != crashed_run_id
+    if committed:
+        return []
+    previous = previous_registry_dir(out)
+    name = REGISTRY_DIR.as_posix()
+    if previous.is_dir():
+        replace_directory(previous, directory)
+        return [f"{name} (run {run_id} never committed; restored {name}.previous)"]
+    remove_tree(directory)
+    return [f"{name}/ (run {run_id} never committed)"]
 
 
 # ---------------------------------------------------------------- embedding cache

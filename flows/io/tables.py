@@ -147,7 +147,8 @@ def clean_leftovers(out: Path, *, crashed_run_id: str | None = None) -> list[str
     first put back), and run folders the database never recorded: named like a run id
     (`flows.lock.RUN_ID_PATTERN`), holding only table Parquet files and report.html, and not in
     `run_summary` (when there is no database yet, only the folder of `crashed_run_id`, the run
-    the stale lock holder file names). Returns the removed paths relative to `out`, sorted.
+    the stale lock holder file names), and a topic registry such a run saved (the previous one
+    is put back). Returns the removed paths relative to `out`, sorted.
     """
     out = Path(out)
     if not out.is_dir():
@@ -157,6 +158,9 @@ def clean_leftovers(out: Path, *, crashed_run_id: str | None = None) -> list[str
     for folder in [out, *subdirs]:
         removed += _remove_temp_files(out, folder, recursive=folder.name in _STATE_DIRS)
     removed += _remove_unrecorded_runs(out, crashed_run_id)
+    from flows.io.state import restore_committed_registry  # state imports this module
+
+    removed += restore_committed_registry(out, recorded_run_ids(out), crashed_run_id)
     return sorted(removed)
 
 

@@ -46,10 +46,11 @@ def csat_task(
     )
     rate = tables.match_rate
     get_run_logger().info(
-        "csat: %d scores read, corpus match rate %s, %d unmatched entries",
+        "csat: %d scores read, corpus match rate %s, %d unmatched entries, %d theme x service",
         tables.scores_read,
         "n/a" if rate is None else f"{rate:.3f}",
         len(tables.unmatched),
+        len(tables.topic_services),
     )
     return tables
 

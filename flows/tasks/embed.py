@@ -1,7 +1,9 @@
-"""The embedding task: one encoder pass, cached by text hash."""
+"""The embedding task: one encoder pass over documents and their statements, cached by text
+hash."""
 
 from __future__ import annotations
 
+import numpy as np
 from prefect import get_run_logger, task
 
 from flows import io
@@ -10,6 +12,7 @@ from flows.tasks.models import Run
 from nlp.embedding.stage import Embedded, embedded_documents
 from nlp.ingest.merge import RunCorpus
 from nlp.sentiment.branch import SentimentBranch
+from nlp.themes.statements import corpus_statements, own_document_rows, with_theme_text
 
 
 @task(name="embed", **STAGE)
@@ -37,7 +40,10 @@ def embed_task(*, run: Run, corpus: RunCorpus) -> Embedded:
         branch_cache=branch_cache,
         states_for=sentiment_hashes,
     )
-    io.append_embedding_cache(cache_path, cache, embedded.fresh)
+    embedded.statements, embedded.statement_matrix, fresh = _statement_vectors(
+        run, corpus, {**cache, **embedded.fresh}, embedded.matrix
+    )
+    io.append_embedding_cache(cache_path, cache, {**embedded.fresh, **fresh})
     if branch is not None:
         io.append_embedding_cache(branch_path, branch_cache, embedded.fresh_branch)
         logger.info(
@@ -45,5 +51,40 @@ def embed_task(*, run: Run, corpus: RunCorpus) -> Embedded:
             len(embedded.fresh_branch),
             embedded.branch_seconds,
         )
-    logger.info("embed: %d documents, %d newly embedded", len(docs), len(embedded.fresh))
+    logger.info(
+        "embed: %d documents, %d newly embedded; %d statements, %d newly embedded",
+        len(docs),
+        len(embedded.fresh),
+        len(embedded.statements),
+        len(fresh),
+    )
     return embedded
+
+
+def _statement_vectors(run: Run, corpus: RunCorpus, cache: dict, doc_matrix: np.ndarray):
+    """The corpus's statements (with `theme_text`: services and handles masked), their vectors
+    and the newly encoded ones (hash -> vector). A comment's only, unmasked statement has the
+    comment's vector; the others are encoded through the same cache."""
+    docs = corpus.documents
+    statements = corpus_statements(
+        documents=docs,
+        previous=corpus.previous["statements"],
+        replaced=corpus.replaced,
+        nlp=run.models.nlp,
+    )
+    topics = run.config.topics
+    services = docs["service"].dropna().unique().tolist() if topics.mask_services else []
+    statements = with_theme_text(statements, services=services, extra_terms=topics.mask_terms)
+    own = own_document_rows(statements, docs)
+    multi = statements[own < 0]
+    encoded = embedded_documents(
+        texts=multi["theme_text"].tolist(),
+        hashes=multi["theme_hash"].tolist(),
+        encoder=run.models.encoder,
+        cache=cache,
+        batch_size=run.config.embedding_batch_size,
+    )
+    matrix = np.empty((len(own), doc_matrix.shape[1]), dtype=np.float32)
+    matrix[own >= 0] = doc_matrix[own[own >= 0]]
+    matrix[own < 0] = encoded.matrix
+    return statements, matrix, encoded.fresh

@@ -25,6 +25,7 @@ def output_tables(*, corpus: RunCorpus, cleaned, themes, tagged, joined) -> dict
         "quarantine": cleaned.quarantine,
         "topics": themes.topics,
         "comment_topics": themes.comment_topics,
+        "statements": themes.statements,
         "sentiment": tagged.sentiment,
         "clauses": tagged.clauses,
         "pain_points": tagged.pain_points,
@@ -33,6 +34,7 @@ def output_tables(*, corpus: RunCorpus, cleaned, themes, tagged, joined) -> dict
         "ingest_ledger": corpus.ledger,
         "comment_segments": corpus.segments,
         "topic_csat": joined.topic_csat,
+        "topic_services": joined.topic_services,
         "pain_point_csat": joined.pain_point_csat,
         "driver_gaps": joined.driver_gaps,
         "trends": joined.trends,
@@ -81,10 +83,10 @@ def write_task(
     tables = {**tables, "run_summary": conform(pd.DataFrame([summary]), "run_summary")}
     validation.validate_outputs(tables)  # a broken contract stops the run before any write
     run_dir = io.write_run_tables(tables, config.out, run_id)
-    ids = set().union(
-        *(set(tables[t]["comment_id"].dropna()) for t in COMMENT_KEYED if t in tables)
-    )
-    io.upsert_duckdb(tables, config.out, run_id, sorted(ids))
+    # The registry first, the DuckDB merge last: the merge commits the run. A run killed between
+    # the two leaves a registry the database never heard of, and the next run puts the previous
+    # one back (io.restore_committed_registry); the other order would leave comment_topics with
+    # topic ids the saved registry gives other themes' labels.
     io.save_registry(
         themes.registry,
         config.out,
@@ -99,6 +101,10 @@ def write_task(
         model=themes.result.model,
         embedding_model=embedding.MODEL_ID,  # the name BERTopic.load would look up
     )
+    ids = set().union(
+        *(set(tables[t]["comment_id"].dropna()) for t in COMMENT_KEYED if t in tables)
+    )
+    io.upsert_duckdb(tables, config.out, run_id, sorted(ids))
     report_path = io.write_text_atomic(run_dir / "report.html", html)
     io.write_text_atomic(Path(config.out) / "report.html", html)
     get_run_logger().info("wrote %d tables and the report to %s", len(tables), run_dir)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from functools import partial
 
-import numpy as np
 from prefect import get_run_logger, task
 
 from flows import io
@@ -12,7 +11,9 @@ from flows.config import PipelineConfig
 from flows.tasks.common import STAGE, encoder_key
 from flows.tasks.models import Run
 from nlp import embedding
+from nlp.embedding.stage import Embedded
 from nlp.ingest.merge import RunCorpus
+from nlp.themes.edits import apply_edits
 from nlp.themes.params import ThemeSettings
 from nlp.themes.stage import theme_tables
 from nlp.themes.tables import ThemeTables
@@ -37,16 +38,20 @@ def theme_settings(config: PipelineConfig) -> ThemeSettings:
 
 
 @task(name="topics", **STAGE)
-def topics_task(*, run: Run, corpus: RunCorpus, embeddings: np.ndarray) -> ThemeTables:
+def topics_task(*, run: Run, corpus: RunCorpus, embedded: Embedded) -> ThemeTables:
     """Nightly: new documents to the saved topics; a refit on the first run, with `retrain`,
     or when too many new documents fit no saved topic (see nlp.themes.stage). A registry
     from before the space id carried the model version is refit once (never mixed)."""
     config, space = run.config, encoder_key(run.config)
     legacy = embedding.LEGACY_SPACE_IDS.get(space)
+    embeddings = embedded.statement_matrix
+    statements = embedded.statements  # themes are found in the masked text
     tables = theme_tables(
-        documents=corpus.documents,
+        statements=statements.assign(text=statements["theme_text"]).drop(
+            columns=["theme_text", "theme_hash"]
+        ),
         embeddings=embeddings,
-        previous=corpus.previous["comment_topics"],
+        previous=corpus.previous["statements"],
         new_ids=set(corpus.new_documents["comment_id"]),
         registry=io.load_registry(config.out, space, embeddings.shape[1], legacy_id=legacy),
         saved_fit=io.load_registry_metadata(config.out).get("fit") or {},
@@ -57,6 +62,29 @@ def topics_task(*, run: Run, corpus: RunCorpus, embeddings: np.ndarray) -> Theme
         run_id=run.id,
     )
     _log(tables)
+    return _with_edits(tables, embedded, config)
+
+
+def _with_edits(tables: ThemeTables, embedded: Embedded, config: PipelineConfig) -> ThemeTables:
+    """The analysts' edits (`feedback themes ...`, <out>/models/theme_edits.json) applied to
+    this run's tables; the registry stays the model's, so edits replay on every run and survive
+    a refit through the registry's ids."""
+    edits = io.load_edits(config.out)
+    if not edits:
+        return tables
+    edited = apply_edits(
+        topics=tables.topics,
+        comment_topics=tables.comment_topics,
+        statements=tables.statements,
+        statement_texts=embedded.statements["text"],
+        edits=edits,
+    )
+    tables.topics, tables.comment_topics = edited.topics, edited.comment_topics
+    tables.statements = edited.statements
+    logger = get_run_logger()
+    logger.info("topics: %d analyst edits applied", len(edited.applied))
+    for skipped in edited.skipped:
+        logger.warning("topics: %s", skipped.message())
     return tables
 
 
@@ -64,7 +92,7 @@ def _log(tables: ThemeTables) -> None:
     logger, counts = get_run_logger(), tables.counts
     if tables.refit_reason is None:
         logger.info(
-            "topics: %d new documents assigned to %d saved topics (%d unassigned)",
+            "topics: %d new statements assigned to %d saved topics (%d unassigned)",
             counts["new_documents"],
             counts["saved_topics"],
             counts["new_unassigned"],

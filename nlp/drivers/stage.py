@@ -1,17 +1,19 @@
 """The drivers stage: this run's scores joined to the corpus, then what each theme does to them.
 
-Per topic and pain-point category: driver statistics (overall and per segment), segment gaps
-and trends, plus the score match rates (usable scores and any score id), the unmatched ids
-(the current state: a snapshot) and NPS.
+Per theme, parent theme and pain-point category: driver statistics (overall and per segment);
+per theme and category: segment gaps and trends; per theme: the service facet; plus the score
+match rates (usable scores and any score id), the unmatched ids (the current state: a
+snapshot) and NPS. Every statistic counts the comments that contain a theme, once each.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
-from nlp.drivers.membership import Themes
+from nlp.drivers.facets import topic_services
+from nlp.drivers.membership import Themes, parent_labels
 from nlp.drivers.scores import (
     ScoreScale,
     join_scores,
@@ -22,7 +24,7 @@ from nlp.drivers.scores import (
 from nlp.drivers.tables import driver_table_by_segment, gap_table
 from nlp.drivers.trends import nps, trends_table
 from nlp.ingest.corpus import combine
-from nlp.schemas import conform
+from nlp.schemas import conform, empty
 
 __all__ = ["DriverSettings", "DriverTables", "Themes", "driver_tables"]
 
@@ -49,6 +51,8 @@ class DriverTables:
     `match_rate`: share of the corpus's survey comments with a usable score (non-null
     `score_0_100`); `id_match_rate`: share with any score row, ratings or not. Both are None
     without survey comments or when no scores are in use (no score table and none earlier).
+    `topic_csat` has `level` theme rows and, when topics have parents, `level` parent rows
+    (topic_id = parent_id); `topic_services` is the service facet of the themes.
     """
 
     scores: pd.DataFrame
@@ -61,6 +65,7 @@ class DriverTables:
     id_match_rate: float | None
     scores_read: int
     nps: float | None
+    topic_services: pd.DataFrame = field(default_factory=lambda: empty("topic_services"))
 
 
 def driver_tables(
@@ -88,14 +93,10 @@ def driver_tables(
     rate, id_rate = match_rates(survey, scores) if in_use else (None, None)
     by = pd.concat([segments, _service_segment(survey)], ignore_index=True)
     stats, gaps, trends = _theme_tables(themes, scores, by, settings)
-    topic_rows = stats["topic"]
-    if len(topic_rows):
-        labels = themes.topics.set_index("topic_id")["label"]
-        topic_rows["label"] = topic_rows["topic_id"].map(labels)
     return DriverTables(
         scores=conform(scores, "scores"),
         unmatched=_unmatched(score_side, survey, scores, run_id) if in_use else _empty_unmatched(),
-        topic_csat=conform(topic_rows, "topic_csat"),
+        topic_csat=_topic_csat(stats["topic"], _parent_rows(themes, scores, by, settings), themes),
         pain_point_csat=conform(stats["pain_point"], "pain_point_csat"),
         driver_gaps=_stack(gaps, "driver_gaps"),
         trends=_stack(trends, "trends"),
@@ -103,6 +104,43 @@ def driver_tables(
         id_match_rate=id_rate,
         scores_read=read,
         nps=_nps(score_table, scores, settings),
+        topic_services=topic_services(themes.comment_topics, themes.analysed),
+    )
+
+
+def _parent_rows(
+    themes: Themes, scores: pd.DataFrame, by: pd.DataFrame, settings: DriverSettings
+) -> pd.DataFrame:
+    """Driver statistics of the parent themes (topic_id = parent_id), overall and by segment.
+
+    A comment is in a parent when it is in any of its children, once; the key-driver
+    regression of this level is over the parents alone.
+    """
+    members = themes.parents()
+    if members.empty:
+        return pd.DataFrame()
+    s = settings
+    rows = driver_table_by_segment(
+        members, scores, "parent_id", by, min_n=s.min_n, n_boot=s.n_boot, seed=s.seed
+    )
+    if rows.empty:
+        return rows
+    rows = rows.rename(columns={"parent_id": "topic_id"})
+    return rows.assign(label=rows["topic_id"].map(parent_labels(themes.topics)))
+
+
+def _topic_csat(
+    theme_rows: pd.DataFrame, parent_rows: pd.DataFrame, themes: Themes
+) -> pd.DataFrame:
+    """The `topic_csat` table: theme rows (labelled from `topics`), then parent rows."""
+    parts = []
+    if len(theme_rows):
+        labels = themes.topics.drop_duplicates("topic_id").set_index("topic_id")["label"]
+        parts.append(theme_rows.assign(label=theme_rows["topic_id"].map(labels), level="theme"))
+    if len(parent_rows):
+        parts.append(parent_rows.assign(level="parent"))
+    return (
+        conform(pd.concat(parts, ignore_index=True), "topic_csat") if parts else empty("topic_csat")
     )
 
 

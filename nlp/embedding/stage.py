@@ -7,6 +7,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 
 from nlp.embedding.encode import embed_with_cache
 from nlp.embedding.protocol import Encoder
@@ -21,6 +22,9 @@ class Embedded:
     branch_log_p: dict[str, np.ndarray] = field(default_factory=dict)  # hash -> log p, asked
     fresh_branch: dict[str, np.ndarray] = field(default_factory=dict)  # computed now (append)
     branch_seconds: float = 0.0  # the branch's own time beside the shared pass
+    # the documents' statements (nlp.themes.statements) and their rows, when embedded too
+    statements: pd.DataFrame | None = None
+    statement_matrix: np.ndarray | None = None
 
 
 def embedded_documents(

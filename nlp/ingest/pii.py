@@ -1,18 +1,35 @@
 """Redact personal data before anything is embedded or written: typed placeholders replace it.
 
-Rules (regex) catch emails, URLs, phone numbers, national ids, card numbers, street
-addresses, UK postcodes and US state + ZIP;
-spaCy NER catches person names. Texts are changed only where something was found.
+Rules (regex) catch emails, URLs, phone numbers, national ids (SSN, NI and NHS numbers), card
+numbers, street addresses, UK postcodes (any case) and US state + ZIP. Person names: spaCy NER
+spans checked against a name gazetteer, names the gazetteer finds alone (pii_names.py), and
+names after titles, roles, kinship words and cues. Texts are changed only where something was
+found.
 """
 
 from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
-from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.language import Language
+
+from nlp.ingest.pii_context import (
+    NOT_A_NAME,
+    PERSON,
+    ordinary_words,
+    public_post,
+    redact_names_in_context,
+)
+from nlp.ingest.pii_names import (
+    NameTest,
+    gazetteer_spans,
+    load_gazetteer,
+    may_hold_a_name,
+    merge_spans,
+    ner_span_is_name,
+)
 
 _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
 _URL = re.compile(r"\b(?:https?://|www\.)\S+", re.IGNORECASE)
@@ -28,6 +45,15 @@ _PHONE = re.compile(
 _INTL_PHONE = re.compile(r"(?<![\w/])\+\d{1,3}(?:[\s.-]?\(?\d{1,4}\)?){3,7}(?![\w/])")
 _GROUPED_PHONE = re.compile(r"(?<![\w/.])0\d(?:[\s.-]\d{2}){4}(?![\w/])")
 _POSTCODE = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b")
+# Lower or mixed case ("ls6 2qt", "n12be"): the inward letters exclude C I K M O V, as Royal
+# Mail's do, and ordinals ("m6 2nd") are not postcodes.
+_POSTCODE_ANY_CASE = re.compile(
+    r"(?i)\b[A-Z]{1,2}\d[A-Z\d]?\s?\d(?!(?:st|nd|rd|th)\b)[ABD-HJLNP-UW-Z]{2}\b"
+)
+# NHS numbers: ten digits (3-3-4) whose last is the modulus-11 check digit.
+_NHS_NUMBER = re.compile(
+    r"(?<![\w/.+-])(?<!\+\d )(?<!\+\d\d )(?<!\+\d\d\d )\d{3}[ -]?\d{3}[ -]?\d{4}(?![\w/])"
+)
 _US_ZIP = re.compile(
     r"\b(?:A[KLRZ]|C[AOT]|D[CE]|FL|GA|HI|I[ADLN]|K[SY]|LA|M[ADEINOST]|N[CDEHJMVY]|"
     r"O[HKR]|PA|RI|S[CD]|T[NX]|UT|V[AT]|W[AIVY])\s+\d{5}(?:-\d{4})?\b"
@@ -38,69 +64,6 @@ _STREET = (
 )
 _ADDRESS = re.compile(r"\b\d{1,5}[A-Za-z]?,?\s+(?:[A-Z][a-z'-]+\s+){1,3}(?:" + _STREET + r")\b\.?")
 
-# Names in context, which a small NER model misses: after a title ("nurse Siobhan",
-# "Mr Adebayo Okonkwo", "mrs jones"), after a cue ("ask for Priya", "thanks Dave"), and
-# coordinated with a name already found ("[PERSON] and Bethan").
-_NAME = r"[A-Z][a-z][\w'’-]*(?:\s+[A-Z][a-z][\w'’-]*){0,2}"
-_TITLE_NAME = re.compile(
-    r"\b(?i:mr|mrs|ms|miss|mx|dr|doctor|nurse|sister|matron|prof|professor|paramedic)\.?\s+("
-    + _NAME
-    + r")"
-)
-_SHORT_TITLE_LOWER = re.compile(r"\b(?i:mr|mrs|ms|miss|dr)\.?\s+([a-z][a-z'-]{2,})\b")
-_CUE_NAME = re.compile(
-    r"\b(?i:my name is|my name's|i am called|ask for|asked for|spoke to|speak to|spoke with|"
-    r"talked to|thanks to|thank you to|thanks|thank you|called|named|special mention to)\s+("
-    + _NAME
-    + r")"
-)
-_AND_NAME = re.compile(r"(?<=\[PERSON\])(?:,\s*|\s+and\s+|\s*&\s*)(" + _NAME + r")")
-# After a role or kinship word: "my caseworker Marguerite Okonkwo-Velasquez", "my husband
-# Gareth", and in lower case "nurse tomasz", "i spoke to siobhan" when the word is not an
-# ordinary English word ("my husband and i", "spoke to reception", "the nurse was kind").
-_ROLE_WORDS = (
-    r"(?:case|social|support|key|care|youth)\s?worker|keyworker|worker|advis[eo]r|officer|nurse|"
-    r"doctor|receptionist|manager|supervisor|agent|consultant|midwife|teacher|counsell?or|"
-    r"therapist|physio(?:therapist)?|surgeon|paramedic|pharmacist|health\s+visitor|carer|"
-    r"coordinator|practitioner|assessor|matron|sister|work\s+coach|navigator|specialist"
-)
-_ROLES = f"(?:{_ROLE_WORDS})s?|midwives"
-_KIN = (
-    r"husband|wife|partner|son|daughter|mother|mum|mom|mam|father|dad|brother|sister|"
-    r"friend|grandson|granddaughter|grandmother|grandfather|gran|granny|nan|nana|grandma|"
-    r"grandad|grandpa|uncle|aunt|auntie|aunty|niece|nephew|cousin|neighbou?r|boyfriend|"
-    r"girlfriend|fianc[eé]e?|colleague|step(?:son|daughter|mum|dad)|baby|grandchild"
-)
-_ROLE_NAME = re.compile(r"\b(?i:" + _ROLES + "|" + _KIN + r")\s+(" + _NAME + r")")
-_LOWER_WORD = r"([a-z][a-z'’-]{2,})\b"
-# lower case: singular roles only ("doctors appt", "paramedics knowledgable" are not names)
-_ROLE_LOWER = re.compile(r"\b(?i:" + _ROLE_WORDS + "|" + _KIN + r")\s+" + _LOWER_WORD)
-_CUE_LOWER = re.compile(
-    r"\b(?i:spoke|speak|speaking|talked|talk|talking)\s+(?i:to|with)\s+"
-    r"|\b(?i:ask|asked|asking)\s+(?i:for)\s+|\b(?i:called|named|my name is|my name's)\s+"
-)
-_CUE_LOWER = re.compile(f"(?:{_CUE_LOWER.pattern}){_LOWER_WORD}")
-_IS_ROLE = re.compile(r"(?i:" + _ROLES + "|" + _KIN + r")")
-# Chat spellings a lower-case cue may be followed by that no word list has.
-_CHAT = frozenset(
-    """ive im id ill dont didnt cant couldnt wont wouldnt shouldnt isnt wasnt werent arent
-    hasnt havent hadnt thats theres whats theyre youre hes shes lol pls plz thx alot abit
-    aswell ok okay etc""".split()
-)
-# Capitalised words after a cue that are not names in service feedback.
-NOT_NAMES = frozenset(
-    """ambulance service services hospital team teams staff reception receptionist everyone
-    everybody all the a and for you your god nurse nurses doctor doctors ward wards care
-    paramedics paramedic crew crews nhs gp surgery department unit clinic centre center
-    council office desk line phone team's monday tuesday wednesday thursday friday saturday
-    sunday january february march april may june july august september october november
-    december a&e it this that them him her he she they we our my his me us mr mrs ms miss mx
-    dr doctor sister matron prof professor said says told was is gave came did has had were
-    will would could should asked called at in on from to explained saw seen prescribed
-    checked who what when and or but not also just then there here very so
-    """.split()
-)
-
 PLACEHOLDER = {
     "EMAIL": "[EMAIL]",
     "URL": "[URL]",
@@ -109,7 +72,7 @@ PLACEHOLDER = {
     "PHONE": "[PHONE]",
     "POSTCODE": "[POSTCODE]",
     "ADDRESS": "[ADDRESS]",
-    "PERSON": "[PERSON]",
+    "PERSON": PERSON,
 }
 
 
@@ -126,6 +89,13 @@ def _luhn_ok(digits: str) -> bool:
 def _card(match: re.Match) -> str:
     digits = re.sub(r"\D", "", match.group(0))
     return PLACEHOLDER["CARD"] if 13 <= len(digits) <= 19 and _luhn_ok(digits) else match.group(0)
+
+
+def _nhs_number(match: re.Match) -> str:
+    digits = [int(c) for c in re.sub(r"\D", "", match.group(0))]
+    check = 11 - sum(d * (10 - i) for i, d in enumerate(digits[:9])) % 11
+    ok = digits[0] != 0 and (check % 11) == digits[9]
+    return PLACEHOLDER["ID"] if ok else match.group(0)
 
 
 def _phone(match: re.Match) -> str:
@@ -152,11 +122,13 @@ def redact_patterns(text: str) -> tuple[str, int]:
         (_SSN, PLACEHOLDER["ID"]),
         (_NINO, PLACEHOLDER["ID"]),
         (_CARD, _card),
+        (_NHS_NUMBER, _nhs_number),
         (_INTL_PHONE, _phone),
         (_GROUPED_PHONE, _phone),
         (_PHONE, _phone),
         (_ADDRESS, PLACEHOLDER["ADDRESS"]),
         (_POSTCODE, PLACEHOLDER["POSTCODE"]),
+        (_POSTCODE_ANY_CASE, PLACEHOLDER["POSTCODE"]),
         (_US_ZIP, PLACEHOLDER["POSTCODE"]),
     ):
         text = pattern.sub(counted(repl), text)
@@ -164,27 +136,73 @@ def redact_patterns(text: str) -> tuple[str, int]:
 
 
 def redact_pii(
-    texts: Sequence[str], nlp: Language, batch_size: int = 256, n_process: int = 1
+    texts: Sequence[str],
+    nlp: Language,
+    batch_size: int = 256,
+    n_process: int = 1,
+    keep_public_names: bool = True,
 ) -> list[tuple[str, int]]:
-    """Redact every text: rules first, then PERSON entities from spaCy NER.
+    """Redact every text: rules first, then person names (NER checked by the gazetteer, the
+    gazetteer alone, context rules). NER runs only on texts with a capitalised known name.
+    With `keep_public_names`, a social-media post or headline (see `public_post`) that names no
+    service encounter keeps names found without a cue: they are public figures ("Ben Carson
+    hasn't mastered..."); names after a title, role or cue are still redacted.
 
     Returns (redacted text, number of redactions) per input, in order.
     """
     first = [redact_patterns(t) for t in texts]
+    is_ordinary = ordinary_words(nlp)
+    names = name_test(nlp)
+    todo = [
+        i
+        for i, (t, _) in enumerate(first)
+        if may_hold_a_name(t, names) and not (keep_public_names and public_post(t))
+    ]
     disable = [p for p in nlp.pipe_names if p not in ("tok2vec", "ner")]
     docs: Iterable = nlp.pipe(
-        (t for t, _ in first), batch_size=batch_size, n_process=n_process, disable=disable
+        (first[i][0] for i in todo), batch_size=batch_size, n_process=n_process, disable=disable
     )
-    is_ordinary = ordinary_words(nlp)
+    doc_of = dict(zip(todo, docs, strict=True))
     out = []
-    for (text, n), doc in zip(first, docs, strict=True):
-        persons = [e for e in doc.ents if e.label_ == "PERSON" and "[" not in e.text]
-        for ent in reversed(persons):
-            start, end = _whole_name(text, ent.start_char, ent.end_char)
-            text = text[:start] + PLACEHOLDER["PERSON"] + text[end:]
-        text, k = redact_names_in_context(text, is_ordinary)
-        out.append((text, n + len(persons) + k))
+    for i, (text, n) in enumerate(first):
+        k = 0
+        if not (keep_public_names and public_post(text)):
+            text, k = redact_person_spans(text, doc_of.get(i), names)
+        text, m = redact_names_in_context(text, is_ordinary, names)
+        out.append((text, n + k + m))
     return out
+
+
+# NER labels whose spans are not people and block the gazetteer there ("Rose Hill" the place).
+_BLOCKING = frozenset({"ORG", "GPE", "LOC", "FAC", "PRODUCT", "NORP", "WORK_OF_ART", "EVENT"})
+
+
+def redact_person_spans(text: str, doc, names: NameTest) -> tuple[str, int]:
+    """Replace NER PERSON spans that hold a known name, and the gazetteer's own finds."""
+    persons, blocked = [], []
+    for ent in doc.ents if doc is not None else ():
+        if ent.label_ == "PERSON":
+            start, end = _whole_name(text, ent.start_char, ent.end_char)
+            if ner_span_is_name(text, start, end, names):
+                persons.append((start, end))
+        elif ent.label_ in _BLOCKING and not _names_in(ent, names):
+            blocked.append((ent.start_char, ent.end_char))
+    spans = merge_spans([*persons, *gazetteer_spans(text, names, blocked)])
+    for start, end in reversed(spans):
+        text = text[:start] + PLACEHOLDER["PERSON"] + text[end:]
+    return text, len(spans)
+
+
+def _names_in(ent, names: NameTest) -> bool:
+    """An NER non-person span that is a name all the same: "Björn" taken for an ORG."""
+    test = names.ner_name if ent.label_ == "ORG" else names.first_name
+    return any(map(test, ent.text.split()))
+
+
+@functools.lru_cache(maxsize=4)
+def name_test(nlp: Language) -> NameTest:
+    """The gazetteer's name test with this pipeline's ordinary-word lists."""
+    return NameTest(load_gazetteer(), ordinary_words(nlp), NOT_A_NAME)
 
 
 _HYPHEN_BEFORE = re.compile(r"[A-Z][\w'’]*-$")
@@ -214,123 +232,3 @@ def redact_texts_and_prompts(
     for i, (text, _) in zip(asked, redacted[n:], strict=True):
         out_prompts[i] = text
     return [t for t, _ in redacted[:n]], [k for _, k in redacted[:n]], out_prompts
-
-
-def redact_names_in_context(
-    text: str, is_ordinary: Callable[[str], bool] | None = None
-) -> tuple[str, int]:
-    """Names after titles, roles, kinship words and cue phrases, and names coordinated with a
-    redacted one. With `is_ordinary` (see `ordinary_words`), also lower-case names after a
-    role or cue ("nurse tomasz", "spoke to siobhan"): a word it calls ordinary is kept."""
-    n = 0
-
-    def name_only(match: re.Match) -> str:
-        nonlocal n
-        name = match.group(1)
-        words = name.split()
-        if words[0].lower() in NOT_NAMES:
-            return match.group(0)
-        # keep trailing words that are not names ("Dave Reception" -> "[PERSON] Reception")
-        while len(words) > 1 and words[-1].lower() in NOT_NAMES:
-            words.pop()
-        n += 1
-        start = match.start(1) - match.start(0)
-        kept = " ".join(words)
-        return match.group(0)[:start] + PLACEHOLDER["PERSON"] + name[len(kept) :]
-
-    def after_role(match: re.Match) -> str:
-        words = match.group(1).split()
-        if _not_a_name(words[0]):
-            return match.group(0)
-        # "paramedics Explanation of ...": capitalised ordinary words in sentence-case text
-        if is_ordinary is not None and all(_all_ordinary(w.lower(), is_ordinary) for w in words):
-            return match.group(0)
-        return name_only(match)
-
-    def lower_name(match: re.Match) -> str:
-        word = match.group(1)
-        if _not_a_name(word) or is_ordinary is None or _all_ordinary(word, is_ordinary):
-            return match.group(0)
-        # a name is followed by a function word or punctuation ("tomasz was", "siobhan at"),
-        # a misspelt word often by a content word ("dad deteriated rapidly")
-        after = _NEXT_WORD.match(match.string, match.end())
-        if after and not _not_a_name(after.group(1)):
-            return match.group(0)
-        return name_only(match)
-
-    rules: list[tuple[re.Pattern, Callable[[re.Match], str]]] = [
-        (_TITLE_NAME, name_only),
-        (_SHORT_TITLE_LOWER, name_only),
-        (_CUE_NAME, name_only),
-        (_ROLE_NAME, after_role),
-    ]
-    if is_ordinary is not None:
-        rules += [(_ROLE_LOWER, lower_name), (_CUE_LOWER, lower_name)]
-    for pattern, repl in [*rules, (_AND_NAME, name_only), (_AND_NAME, name_only)]:
-        text = pattern.sub(repl, text)
-    return text, n
-
-
-_CONTRACTION = re.compile(r"(?:n['’]t|['’](?:s|re|ve|ll|d|m))$")
-
-
-def _not_a_name(word: str) -> bool:
-    """Stop words ("couldn't" and "we're" as "could", "we"), the NOT_NAMES list, role and
-    kinship words, chat spellings."""
-    w = word.lower().strip("'’-")
-    w = _CONTRACTION.sub("", w)
-    w = {"ca": "can", "wo": "will", "sha": "shall"}.get(w, w)  # can't, won't, shan't
-    return w in NOT_NAMES or w in STOP_WORDS or w in _CHAT or bool(_IS_ROLE.fullmatch(w))
-
-
-_NEXT_WORD = re.compile(r"[ \t]+([\w'’]+)")
-_DERIVED = ("r", "er", "or", "ist", "ly", "able", "ible", "ness", "ment")
-
-
-def _all_ordinary(word: str, is_ordinary: Callable[[str], bool]) -> bool:
-    """Every hyphen part is a word, a derivation of one ("prescriber"), or two ("inlaw")."""
-    return all(_ordinary_part(p, is_ordinary) for p in re.split(r"[-'’]", word) if p)
-
-
-def _ordinary_part(w: str, is_ordinary: Callable[[str], bool]) -> bool:
-    if is_ordinary(w):
-        return True
-    for suffix in _DERIVED:
-        stem = w[: -len(suffix)]
-        if w.endswith(suffix) and len(stem) >= 3 and (is_ordinary(stem) or is_ordinary(stem + "e")):
-            return True
-    return any(is_ordinary(w[:i]) and is_ordinary(w[i:]) for i in range(2, len(w) - 1))
-
-
-@functools.lru_cache(maxsize=4)
-def ordinary_words(nlp: Language) -> Callable[[str], bool] | None:
-    """A test for ordinary English words: the model lemmatizer's word lists (its lemma index,
-    its irregular forms, and its suffix rules: "waited" -> "wait"). None when the model has
-    no lemma tables: lower-case name rules are then off (they would redact ordinary words)."""
-    name = "lemmatizer"
-    if name not in nlp.component_names:
-        return None
-    lookups = getattr(nlp.get_pipe(name), "lookups", None)
-    tables = ("lemma_index", "lemma_exc", "lemma_rules")
-    if lookups is None or not all(lookups.has_table(t) for t in tables):
-        return None
-    index = {pos: set(words) for pos, words in lookups.get_table("lemma_index").items()}
-    forms = {w for table in lookups.get_table("lemma_exc").values() for w in table}
-    words = set().union(*index.values()) | forms
-    rules = [
-        (old, new, index.get(pos, set()))
-        for pos, pairs in lookups.get_table("lemma_rules").items()
-        for old, new in pairs
-    ]
-
-    @functools.lru_cache(maxsize=65536)
-    def is_ordinary(word: str) -> bool:
-        if word in words:
-            return True
-        return any(
-            word.endswith(old) and len(word) > len(old) and word[: -len(old)] + new in known
-            for old, new, known in rules
-            if old
-        )
-
-    return is_ordinary

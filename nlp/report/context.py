@@ -1,7 +1,8 @@
-"""Static HTML report: run summary, pain-point briefs with traceable quotes, topics, drivers.
+"""Static HTML report: run summary, pain-point briefs with traceable quotes, themes, drivers.
 
 Builds a plain-data context from the output tables and renders the packaged Jinja template.
-Every quote carries its comment_id so a reader can find it in the `comments` table.
+Every quote carries its comment_id so a reader can find it in the `comments` table. Themes
+are grouped under their parents (`nlp.report.themes`); every count is of comments, once each.
 """
 
 from __future__ import annotations
@@ -12,32 +13,14 @@ from typing import Any
 import jinja2
 import pandas as pd
 
+from nlp.report.records import QUOTE_CONTEXT, quote_window
+from nlp.report.records import isna as _isna
+from nlp.report.records import records as _records
+from nlp.report.themes import QUOTES_PER_THEME, overall_rows, theme_groups
+
+__all__ = ["QUOTE_CONTEXT", "quote_window", "render_report", "report_context"]
+
 TEMPLATES = resources.files("nlp.report") / "templates"
-QUOTES_PER_THEME = 3
-QUOTE_CONTEXT = 160  # characters of context shown either side of the evidence
-
-
-def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    return [{k: (None if _isna(v) else v) for k, v in row.items()} for row in df.to_dict("records")]
-
-
-def _isna(v: Any) -> bool:
-    try:
-        return bool(pd.isna(v))
-    except (TypeError, ValueError):
-        return False
-
-
-def quote_window(text: str, start: int, end: int, context: int = QUOTE_CONTEXT) -> dict[str, str]:
-    """The evidence with up to `context` characters either side, cut at word boundaries."""
-    before, after = text[:start], text[end:]
-    if len(before) > context:
-        cut = before.find(" ", len(before) - context)
-        before = "…" + before[cut + 1 if cut >= 0 else len(before) - context :]
-    if len(after) > context:
-        cut = after.rfind(" ", 0, context)
-        after = after[: cut if cut > 0 else context] + "…"
-    return {"before": before, "evidence": text[start:end], "after": after}
 
 
 def pain_point_briefs(
@@ -69,43 +52,29 @@ def pain_point_briefs(
     return sorted(briefs, key=lambda b: -b["mentions"])
 
 
-def topic_sections(
-    topics: pd.DataFrame, topic_csat: pd.DataFrame, comments: pd.DataFrame
-) -> list[dict[str, Any]]:
-    """Topics by size, with score figures and representative quotes."""
-    texts = comments.set_index("comment_id")["text"]
-    csat = topic_csat.set_index("topic_id") if len(topic_csat) else pd.DataFrame()
-    out = []
-    present = topics[topics["size"].fillna(0) > 0]  # dormant registry topics are not shown
-    for row in present.sort_values("size", ascending=False).itertuples():
-        ids = [i for i in (row.representative_ids or "").split("|") if i]
-        out.append(
-            {
-                "topic_id": int(row.topic_id),
-                "label": row.label,
-                "top_words": row.top_words,
-                "size": int(row.size),
-                "status": row.status,
-                "guided_name": name
-                if isinstance(name := getattr(row, "guided_name", None), str)
-                else None,
-                "stats": _records(csat.loc[[row.topic_id]].reset_index())[0]
-                if row.topic_id in csat.index
-                else {},
-                "quotes": [{"comment_id": i, "text": texts.get(i, "")} for i in ids],
-            }
-        )
-    return out
-
-
 def driver_rows(
-    pain_point_csat: pd.DataFrame, topic_csat: pd.DataFrame, category_names: dict[str, str]
+    pain_point_csat: pd.DataFrame,
+    topic_csat: pd.DataFrame,
+    category_names: dict[str, str],
+    groups: dict[Any, str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Topics and pain points in one list, most negative total impact (impact x share) first."""
+    """Themes and pain points in one list, most negative total impact (impact x share) first.
+
+    `topic_csat` holds theme rows; `groups` names the parent a theme is shown under.
+    """
+    groups = groups or {}
     rows = [
-        {**r, "name": category_names.get(r["category"], r["category"]), "kind": "pain point"}
+        {
+            **r,
+            "name": category_names.get(r["category"], r["category"]),
+            "kind": "pain point",
+            "group": None,
+        }
         for r in _records(pain_point_csat)
-    ] + [{**r, "name": r["label"], "kind": "topic"} for r in _records(topic_csat)]
+    ] + [
+        {**r, "name": r["label"], "kind": "theme", "group": groups.get(r["topic_id"])}
+        for r in _records(topic_csat)
+    ]
 
     def total_impact(r: dict[str, Any]) -> float:
         return 0.0 if r["suppressed"] else (r["total_impact"] or 0.0)
@@ -151,21 +120,42 @@ def report_context(
     min_n: int,
     topics_skipped: str | None,
 ) -> dict[str, Any]:
-    """Everything the template shows, as plain data, from this run's output tables."""
+    """Everything the template shows, as plain data, from this run's output tables.
+
+    Optional tables: `comment_topics` (comment counts per theme and parent), `statements`
+    (quotes mark the theme's statements; "x% of statements") and `topic_services` (the
+    service facet); without them themes show their size and representative comments.
+    """
     reasons = tables["quarantine"].groupby("reason").size().reset_index(name="n")
-    overall = {
-        name: tables[name][tables[name]["segment"] == "all"]
-        for name in ("topic_csat", "pain_point_csat")
+    ppc = tables["pain_point_csat"]
+    themes = theme_groups(
+        topics=tables["topics"],
+        topic_csat=tables["topic_csat"],
+        comments=tables["comments"],
+        comment_topics=tables.get("comment_topics"),
+        statements=tables.get("statements"),
+        topic_services=tables.get("topic_services"),
+    )
+    grouped = {
+        c["topic_id"]: g["label"]
+        for g in themes
+        if g["parent_id"] is not None
+        for c in g["children"]
     }
     return {
         "summary": _records(tables["run_summary"].head(1))[0],
         "quarantine_reasons": _records(reasons),
         "min_n": min_n,
         "briefs": pain_point_briefs(
-            tables["pain_points"], overall["pain_point_csat"], tables["comments"], category_names
+            tables["pain_points"], ppc[ppc["segment"] == "all"], tables["comments"], category_names
         ),
-        "drivers": driver_rows(overall["pain_point_csat"], overall["topic_csat"], category_names),
-        "topics": topic_sections(tables["topics"], overall["topic_csat"], tables["comments"]),
+        "drivers": driver_rows(
+            ppc[ppc["segment"] == "all"],
+            overall_rows(tables["topic_csat"], "theme"),
+            category_names,
+            grouped,
+        ),
+        "themes": themes,
         "emerging": emerging_rows(tables["trends"], tables["topics"], category_names),
         "gaps": gap_rows(tables["driver_gaps"], tables["topics"], category_names),
         "topics_skipped": topics_skipped,

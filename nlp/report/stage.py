@@ -58,7 +58,7 @@ def run_report(
 
 
 def _summary_row(facts, tables, metrics, topics_skipped, thresholds) -> dict:
-    """The 25-odd counts and metrics of `run_summary`, before timings."""
+    """The 30-odd counts and metrics of `run_summary`, before timings."""
     status, reason = summary.run_status(metrics, thresholds, topics_skipped)
     unmatched = tables["unmatched_scores"]["side"]
     comments = tables["comments"]
@@ -78,7 +78,9 @@ def _summary_row(facts, tables, metrics, topics_skipped, thresholds) -> dict:
         "unmatched_comments": int((unmatched == "comments").sum()),
         "unmatched_scores": int((unmatched == "scores").sum()),
         "n_topics": metrics.get("n_topics"),
-        "unassigned_share": metrics.get("unassigned_share"),
+        **summary.theme_counts(tables),
+        "unassigned_share": metrics.get("unassigned_share"),  # of statements
+        "stability_method": metrics.get("stability_method"),
         "npmi": metrics.get("npmi"),
         "topic_diversity": metrics.get("topic_diversity"),
         "stability_ari": metrics.get("stability_ari"),

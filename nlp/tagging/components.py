@@ -7,8 +7,10 @@ Doc as `doc._.comment_vector`: no second model runs. They add spans to
 `doc.spans["pain_points"]` for categories no earlier tagger found there, with `span._.tag_method`
 (`head` / `similarity`; rule spans keep the default `rule`) and `span._.tag_score`. Evidence: a
 head tag covers the comment's only clause, or the whole comment (`span._.whole_comment`); a
-similarity tag covers the clause most similar to the category (clauses of multi-clause comments
-are embedded with the run's encoder, one call per batch of Docs).
+similarity tag covers the clause that matched (clause level, the default: each clause of a
+multi-clause comment is embedded with the run's encoder, one call per batch of Docs; a
+one-clause comment uses its comment vector) or, at comment level, the clause most similar to
+the category the comment matched.
 """
 
 from __future__ import annotations
@@ -117,10 +119,35 @@ class SimilarityTagger(_CommentTagger):
             raise RuntimeError(f"{self.name}: call set_prototypes(prototypes, encode) first")
         if not docs:
             return
+        vectors = comment_vectors(docs, self.name)
+        if self.prototypes.level == "comment":
+            self._tag_comments(docs, vectors)
+        else:
+            self._tag_clauses(docs, vectors)
+
+    def _tag_clauses(self, docs: list[Doc], vectors: np.ndarray) -> None:
+        """Each clause against the prototypes; a one-clause comment uses its own vector."""
+        clauses = [split_clauses(doc) for doc in docs]
+        multi = [c.text for cs in clauses if len(cs) > 1 for c in cs]
+        encoded = self.encode(multi) if multi else None
+        offset = 0
+        for doc, vector, cs in zip(docs, vectors, clauses, strict=True):
+            if len(cs) > 1:
+                rows = encoded[offset : offset + len(cs)]
+                offset += len(cs)
+            else:
+                rows = vector[None, :]
+            have = found(doc)
+            for clause, tags in zip(cs or [None], self.prototypes.tags(rows), strict=True):
+                for category, cosine in tags:
+                    if category not in have:
+                        add_tag(doc, category, cosine, "similarity", clause)
+                        have.add(category)
+
+    def _tag_comments(self, docs: list[Doc], vectors: np.ndarray) -> None:
+        """The comment vector against the prototypes; evidence is the most similar clause."""
         pending: list[tuple[Doc, str, float, list[Clause]]] = []
-        for doc, tags in zip(
-            docs, self.prototypes.tags(comment_vectors(docs, self.name)), strict=True
-        ):
+        for doc, tags in zip(docs, self.prototypes.tags(vectors), strict=True):
             for category, cosine in tags:
                 if category in found(doc):
                     continue

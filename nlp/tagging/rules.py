@@ -1,6 +1,7 @@
 """The rule tagger: a spaCy component matching the taxonomy's seed phrases (on lemmas and exact
-wording) and token patterns; each match becomes a span in `doc.spans["pain_points"]` labelled
-with the category id."""
+wording, and across small gaps and a two-word phrase's other order: `nlp.tagging.phrases`) and
+token patterns; each match becomes a span in `doc.spans["pain_points"]` labelled with the
+category id."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
 from nlp.tagging.components import SPAN_KEY
+from nlp.tagging.phrases import GappedPhraseMatcher
 from nlp.tagging.taxonomy import TaxonomyError, default_taxonomy_text, parse_taxonomy
 
 # Pipes that set lemmas, run on the seed phrases before they are added to the PhraseMatcher.
@@ -23,11 +25,15 @@ class PainPointTagger:
     """spaCy component: phrase and token-pattern matches -> `doc.spans["pain_points"]`.
 
     A phrase matches on lemmas ("wait" matches "waited") and on its exact lower-cased wording
-    (a phrase's lemmas can differ from the same words in context: "kept informed").
+    (a phrase's lemmas can differ from the same words in context: "kept informed"); with
+    `phrase_gaps` > 0 also with up to that many tokens between its words, and a two-word
+    phrase in either order, within a clause and without a negation in the gap ("lost bag" in
+    "my bags were lost"; `nlp.tagging.phrases`).
     """
 
-    def __init__(self, nlp: Language, name: str, taxonomy: dict[str, Any]):
+    def __init__(self, nlp: Language, name: str, taxonomy: dict[str, Any], phrase_gaps: int = 2):
         self.name = name
+        self.gapped = GappedPhraseMatcher(phrase_gaps) if phrase_gaps > 0 else None
         self.taxonomy = parse_taxonomy(yaml.safe_dump(taxonomy), origin=name)
         self.phrase_matcher = PhraseMatcher(nlp.vocab, attr="LEMMA")
         self.exact_matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
@@ -39,6 +45,8 @@ class PainPointTagger:
             if docs:
                 self.phrase_matcher.add(cat.id, docs)
                 self.exact_matcher.add(cat.id, [nlp.make_doc(p) for p in lowered])
+                if self.gapped is not None:
+                    self.gapped.add(cat.id, [[(t.lemma_, t.lower_) for t in d] for d in docs])
             if cat.patterns:
                 try:
                     self.matcher.add(cat.id, [list(p) for p in cat.patterns])
@@ -50,6 +58,8 @@ class PainPointTagger:
         spans += [Span(doc, s, e, label=m) for m, s, e in self.exact_matcher(doc)]
         if len(self.matcher):
             spans += [Span(doc, s, e, label=m) for m, s, e in self.matcher(doc)]
+        if self.gapped is not None and len(self.gapped):
+            spans += [Span(doc, s, e, label=m) for m, s, e in self.gapped(doc)]
         # One span per category and place: longest wins among overlaps of the same category.
         by_label: dict[str, list[Span]] = {}
         for span in spans:
@@ -81,7 +91,9 @@ def _whole_words(span: Span) -> Span:
     return span if start == span.start else Span(doc, start, span.end, label=span.label)
 
 
-@Language.factory("pain_point_tagger", default_config={"taxonomy": None})
-def make_pain_point_tagger(nlp: Language, name: str, taxonomy: dict[str, Any] | None):
+@Language.factory("pain_point_tagger", default_config={"taxonomy": None, "phrase_gaps": 2})
+def make_pain_point_tagger(
+    nlp: Language, name: str, taxonomy: dict[str, Any] | None, phrase_gaps: int
+):
     data = taxonomy or yaml.safe_load(default_taxonomy_text())
-    return PainPointTagger(nlp, name, data)
+    return PainPointTagger(nlp, name, data, phrase_gaps)

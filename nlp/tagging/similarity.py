@@ -1,12 +1,17 @@
-"""Similarity tagging: taxonomy categories as embedding prototypes, compared with the sentence
-embeddings the pipeline already computed (no second model, no labelled data).
+"""Similarity tagging: taxonomy categories as embedding prototypes, compared with sentence
+embeddings (the run's encoder; no second model, no labelled data).
 
 A category's prototype is the normalised mean of the embeddings of "name. description" and its
-`examples`. The threshold is calibrated on the taxonomy itself: each example is left out of its
-own category's prototype and compared with it and with every other prototype; the threshold is
-the cosine that best separates own from other categories (highest F1; of equal ones the
-highest). A comment is tagged with its most similar category when the cosine reaches it; the
-evidence is the clause most similar to that category.
+`examples` (optionally its phrases too). The threshold is calibrated on the taxonomy itself:
+each example (and phrase) is left out of its own category's prototype and compared with it and
+with every other prototype; the threshold is the cosine that best separates own from other
+categories (highest F1; of equal ones the highest).
+
+Two levels: `clause` (default) tags each clause (statement) with its most similar category
+when the cosine reaches the threshold, so a comment about the food and the staff can get both;
+the clause is the evidence, and a one-clause comment uses the comment's own embedding.
+`comment` (as before) tags the whole comment's embedding with one category and picks the most
+similar clause as evidence.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ class CategoryPrototypes:
     vectors: np.ndarray  # (n_categories, dim), unit rows
     threshold: float
     calibration: dict = field(default_factory=dict)
+    level: str = "clause"  # what the tagger compares: each clause, or the whole comment
 
     def similarities(self, embeddings: np.ndarray) -> np.ndarray:
         """Cosine of each (unit) embedding row to each category: (n, n_categories)."""
@@ -54,12 +60,19 @@ class CategoryPrototypes:
         return int(np.argmax(clause_vectors @ self.vectors[self.ids.index(category)]))
 
 
-def build_prototypes(categories: Sequence, encode: Encode) -> CategoryPrototypes:
-    """Embed each category's "name. description" and examples; calibrate the threshold.
+def build_prototypes(
+    categories: Sequence, encode: Encode, *, level: str = "clause", phrases: bool = False
+) -> CategoryPrototypes:
+    """Embed each category's "name. description", examples and (with `phrases`) phrases;
+    calibrate the threshold. `level="comment"` is the earlier behaviour. Phrases stay out by
+    default: short phrases pull a prototype away from sentences (the default taxonomy's ~30
+    per category halve similarity F1 on NHS; bench/results/cold_start.md).
 
     `categories` are taxonomy `Category` objects; `encode` returns unit-length rows. Needs
     examples in at least two categories (the calibration compares categories).
     """
+    if level not in ("clause", "comment"):
+        raise ValueError(f"similarity level must be 'clause' or 'comment', got {level!r}")
     with_examples = [c.id for c in categories if c.examples]
     if len(with_examples) < 2:
         raise ValueError(
@@ -69,15 +82,17 @@ def build_prototypes(categories: Sequence, encode: Encode) -> CategoryPrototypes
     texts = [f"{c.name}. {c.description}" for c in categories]
     owner = [-1] * len(texts)
     for j, c in enumerate(categories):
-        texts += list(c.examples)
-        owner += [j] * len(c.examples)
+        items = list(c.examples) + (list(c.phrases) if phrases else [])
+        texts += items
+        owner += [j] * len(items)
     vectors = np.asarray(encode(texts), dtype=np.float32)
     owner_arr = np.asarray(owner)
     anchors = vectors[: len(categories)]
     groups = [vectors[owner_arr == j] for j in range(len(categories))]
     threshold, calibration = calibrate_threshold(anchors, groups)
     protos = _centroids(anchors, groups)
-    return CategoryPrototypes(tuple(c.id for c in categories), protos, threshold, calibration)
+    ids = tuple(c.id for c in categories)
+    return CategoryPrototypes(ids, protos, threshold, calibration, level)
 
 
 def calibrate_threshold(anchors: np.ndarray, examples: Sequence[np.ndarray]) -> tuple[float, dict]:

@@ -1,14 +1,18 @@
-"""Readable topic labels, and a spaCy-lemmatised token stream for c-TF-IDF.
+"""Theme names in words, and a spaCy-lemmatised token stream for c-TF-IDF.
 
 `lemmatise_docs` turns each document into lower-case lemmas without stop words, kept aligned
 with the words as written, so c-TF-IDF, NPMI and diversity share one vocabulary in which
-"waited" and "waiting" are one word. `phrase_labels` reranks a topic's top c-TF-IDF terms
-(1-3-grams) by the cosine of their embedding to the topic centroid (KeyBERTInspired), picks
-diverse ones with MMR and shows them as people wrote them: "Waited for hours · ambulance".
+"waited" and "waiting" are one word; it also keeps every word's tag for the names.
+`phrase_labels` names each topic with a phrase its documents wrote (`nlp.themes.phrases`):
+"Long wait for an ambulance", "Phone line not answered", never a dot-joined word list (the top
+words have their own column). Candidates rank by closeness to the topic's centroid, margin over
+the other topics' centroids and how many of the topic's documents hold them; names are
+distinct across topics.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections import Counter, defaultdict
@@ -21,7 +25,16 @@ import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import CountVectorizer
 
-from nlp.themes.vocabulary import STOP_WORDS, stem, topic_label
+from nlp.themes.phrases import (
+    ThemePhrases,
+    Token,
+    exclusion,
+    sentence_case,
+    tagged_clauses,
+    theme_phrases,
+    word_cases,
+)
+from nlp.themes.vocabulary import STOP_WORDS, stem
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -39,24 +52,24 @@ _STOP = frozenset(STOP_WORDS)
 # as BERTopic strips every other character before c-TF-IDF.
 BREAK = "xxbreakxx"
 _BREAKS = re.compile(r"[.!?;:\n]+")
-SEPARATOR = " · "
-DIVERSITY = 0.3  # MMR trade-off; 0.5 favoured off-topic words ("told") with MiniLM
-RELEVANCE_FLOOR = 0.5  # a label term is at least this close to the centroid as the best one
-# Words a label phrase may keep between its terms ("waited for hours", "polite and helpful").
-GAP_WORDS = frozenset(
-    "a an the and of for to in on at with from by or was were is are been very so too my our "
-    "your their his her".split()
-)
+NAME_DOCS = 500  # central documents per topic that names are mined from
+MIN_WRITTEN = 2  # a name is written in at least this many of the topic's documents
+CONTRAST = 0.5  # weight of a name's margin over the nearest other topic's centroid
+COVER_WEIGHT = 0.3  # weight of sqrt(share of the topic's documents holding its words)
+SINGLE_WORD_PENALTY = 0.25  # a phrase beats a bare word unless the word is clearly better
+WORD_BONUS = 0.03  # per content word past the first (up to 4): "Long wait for an ambulance"
 
 
 @dataclass(frozen=True)
 class TokenDocs:
     """Per document, vocabulary tokens joined by spaces (lemmas, or lower-cased words; stop
     words removed) and the same tokens as written, lower-cased, aligned one-to-one. `BREAK`
-    ends each clause (. ! ? ; : or a new line) and the document."""
+    ends each clause (. ! ? ; : or a new line) and the document. `tagged`, from spaCy, holds
+    every word of each clause with its tag (`phrases.tagged_clauses`) for theme names."""
 
     terms: list[str]
     surface: list[str]
+    tagged: list[list[list[Token]]] | None = None
 
 
 # Lemmas the small English model gets wrong for feedback text ("data" -> "datum").
@@ -67,8 +80,9 @@ def lemmatise_docs(nlp: Language, docs: Sequence[str], batch_size: int = 256) ->
     """Lemmas of `docs` (one `nlp.pipe` pass, parser and NER off) minus stop words."""
     disable = [name for name in nlp.pipe_names if name not in LEMMA_PIPES]
     texts = (_REDACTED.sub(" ", d) for d in docs)
-    terms, surface = [], []
+    terms, surface, tagged = [], [], []
     for doc in nlp.pipe(texts, batch_size=batch_size, disable=disable):
+        tagged.append(tagged_clauses(doc))
         lemmas, words = [], []
         for tok in doc:
             word = tok.lower_
@@ -87,7 +101,7 @@ def lemmatise_docs(nlp: Language, docs: Sequence[str], batch_size: int = 256) ->
             words.append(BREAK)
         terms.append(" ".join(lemmas))
         surface.append(" ".join(words))
-    return TokenDocs(terms, surface)
+    return TokenDocs(terms, surface, tagged)
 
 
 def word_tokens(docs: Sequence[str]) -> TokenDocs:
@@ -174,90 +188,140 @@ def _distinct_stems(term: str) -> bool:
     return not any(related(a, b) for i, a in enumerate(words) for b in words[i + 1 :])
 
 
-def mmr(target: np.ndarray, candidates: np.ndarray, n: int, diversity: float = 0.5) -> list[int]:
-    """Maximal marginal relevance: indices of `n` candidates close to `target` (unit vectors)
-    but not to each other; `diversity` 0 ranks by relevance only, 1 by novelty only."""
-    if len(candidates) == 0:
-        return []
-    relevance = candidates @ target
-    between = candidates @ candidates.T
-    chosen = [int(np.argmax(relevance))]
-    rest = [i for i in range(len(candidates)) if i != chosen[0]]
-    while rest and len(chosen) < n:
-        novelty = between[np.ix_(rest, chosen)].max(axis=1)
-        score = (1 - diversity) * relevance[rest] - diversity * novelty
-        chosen.append(rest.pop(int(np.argmax(score))))
-    return chosen
+@dataclass(frozen=True)
+class Candidate:
+    """A possible theme name: its key (content lemmas), form as most often written (lower
+    case), `cover` (geometric mean of the share of the theme's documents that write it and
+    the share holding all its content words: words that co-occur but are rarely written
+    together, "positive the app", cover little) and `purity` (the second share over its sum
+    across themes: 1 when no other theme has these words)."""
+
+    key: tuple[str, ...]
+    form: str
+    cover: float
+    purity: float
+    written: str = ""  # the form as most often written (its capitals)
 
 
-def surface_forms(
-    tokens: TokenDocs, members: Sequence[int], terms: Sequence[str]
-) -> dict[str, str]:
-    """The most frequent written form (lower-cased) of each vocabulary n-gram in `members`."""
-    want = set(terms)
-    longest = max((len(t.split()) for t in terms), default=0)
+def lemma_map(tokens: TokenDocs) -> dict[str, str]:
+    """Per word as written (lower case), its most frequent lemma in the token stream."""
     seen: dict[str, Counter] = defaultdict(Counter)
-    for i in members:
-        lemmas, words = tokens.terms[i].split(), tokens.surface[i].split()
-        for n in range(1, longest + 1):
-            for k in range(len(lemmas) - n + 1):
-                gram = " ".join(lemmas[k : k + n])
-                if gram in want:
-                    seen[gram][" ".join(words[k : k + n])] += 1
-    return {t: seen[t].most_common(1)[0][0] if seen[t] else t for t in terms}
+    for terms, surface in zip(tokens.terms, tokens.surface, strict=True):
+        for lemma, word in zip(terms.split(), surface.split(), strict=False):
+            if lemma != BREAK:
+                seen[word][lemma] += 1
+    return {w: c.most_common(1)[0][0] for w, c in seen.items()}
 
 
-def written_phrase(
-    docs: Sequence[str], members: Sequence[int], surface: str, min_count: int = 3
-) -> str | None:
-    """`surface` as most often written in `members`, with the short function words that sat
-    between its words ("waited hours" -> "waited for hours"); all-capital words keep their
-    capitals. None when a phrase is written that way in fewer than `min_count` places: its
-    words then co-occur across a clause ("taxes if you live") rather than form a phrase."""
-    words = surface.split()
-    gap = r"((?:\s+[A-Za-z']+){0,2}?)\s+"
-    pattern = re.compile(r"\b" + gap.join(re.escape(w) for w in words) + r"\b", re.IGNORECASE)
-    spans: Counter = Counter()
-    capitals: Counter = Counter()
-    written: Counter = Counter()
-    for i in members:
-        for match in pattern.finditer(docs[i]):
-            if any(w not in GAP_WORDS for g in match.groups() for w in g.lower().split()):
+def _inverted(bags: Sequence[set]) -> dict[str, set[int]]:
+    index: dict[str, set[int]] = defaultdict(set)
+    for i, bag in enumerate(bags):
+        for w in bag:
+            index[w].add(i)
+    return index
+
+
+def _support(key: Sequence[str], index: dict[str, set[int]]) -> int:
+    words = sorted(set(key), key=lambda w: len(index.get(w, ())))
+    if not words:
+        return 0
+    docs = set(index.get(words[0], ()))
+    for w in words[1:]:
+        docs &= index.get(w, set())
+    return len(docs)
+
+
+def shortlist(
+    themes: dict[int, ThemePhrases], n_candidates: int, max_chars: int
+) -> dict[int, list[Candidate]]:
+    """Per theme, its candidates written in at least `MIN_WRITTEN` documents (1 % of a large
+    theme, at most 5), best `n_candidates` phrases and a third as many single words by
+    cover x purity (a c-TF-IDF-like contrast between themes)."""
+    index = {t: _inverted(th.bags) for t, th in themes.items()}
+    out = {}
+    for t, th in themes.items():
+        floor = min(5, max(MIN_WRITTEN, math.ceil(0.01 * th.n_docs)))
+        cands = []
+        for key, written in th.doc_freq.items():
+            form = th.forms[key].most_common(1)[0][0]
+            if written < floor or len(form) > max_chars:
                 continue
-            span = match.group(0).split()
-            spans[" ".join(w.lower() for w in span)] += 1
-            capitals.update(w.lower() for w in span if w.isupper())
-            written.update(w.lower() for w in span)
-    if not spans or (len(words) > 1 and spans.most_common(1)[0][1] < min_count):
-        return None if len(words) > 1 else surface
-    best = spans.most_common(1)[0][0].split()
-    return " ".join(w.upper() if 2 * capitals[w] > written[w] or w == "i" else w for w in best)
+            covers = {u: _support(key, index[u]) / max(themes[u].n_docs, 1) for u in themes}
+            share = written / max(th.n_docs, 1)
+            bag = max(covers[t], share)
+            purity = bag / max(sum(covers.values()) - covers[t] + bag, 1e-12)
+            shown = th.written[form].most_common(1)[0][0] if th.written.get(form) else ""
+            cands.append(Candidate(key, form, float(np.sqrt(share * bag)), purity, shown))
+        cands.sort(key=lambda c: (-c.cover * c.purity, c.form))
+        phrases = [c for c in cands if " " in c.form][:n_candidates]
+        words = [c for c in cands if " " not in c.form][: max(1, n_candidates // 3)]
+        out[t] = phrases + words
+    return out
 
 
-def compose_label(
-    terms: Iterable[tuple[str, str | None]], max_terms: int = 3, max_chars: int = 40
-) -> str:
-    """A label from ranked (vocabulary term, shown phrase or None) pairs: each new term adds a
-    stem not shown yet, a phrase replaces the single word it extends, the label stays short."""
-    chosen: list[tuple[list[str], str]] = []
-    for term, shown in terms:
-        if shown is None:
+def shape_bonus(c: Candidate) -> float:
+    """What a name's shape adds: more content words say more; a bare word says little."""
+    words = min(sum(w != "not" for w in c.key), 4)
+    return WORD_BONUS * (words - 1) - SINGLE_WORD_PENALTY * (" " not in c.form)
+
+
+def frequency_scores(cands: Sequence[Candidate]) -> list[float]:
+    """Without an encoder: how typical (cover) and how specific (purity) a name is."""
+    return [float(np.sqrt(c.cover) * c.purity + shape_bonus(c)) for c in cands]
+
+
+def embedding_scores(
+    cands: dict[int, list[Candidate]],
+    centroids: dict[int, np.ndarray],
+    encode: Callable[[list[str]], np.ndarray],
+    contrast: float,
+) -> dict[int, list[float]]:
+    """Per candidate: cosine to its theme's centroid, plus `contrast` x its margin over the
+    nearest other theme's centroid, plus `COVER_WEIGHT` x sqrt(cover), plus `shape_bonus`."""
+    forms = sorted({c.form for cs in cands.values() for c in cs})
+    if not forms:
+        return {t: [] for t in cands}
+    vectors = np.asarray(encode(forms), dtype=np.float64)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True).clip(min=1e-12)
+    ids = list(centroids)
+    sims = vectors @ np.stack([centroids[t] for t in ids]).T
+    row = {f: i for i, f in enumerate(forms)}
+    out = {}
+    for col, t in enumerate(ids):
+        scores = []
+        for c in cands[t]:
+            s = sims[row[c.form]]
+            other = np.delete(s, col).max() if len(ids) > 1 else 0.0
+            score = s[col] + contrast * (s[col] - other) + COVER_WEIGHT * np.sqrt(c.cover)
+            scores.append(float(score + shape_bonus(c)))
+        out[t] = scores
+    return out
+
+
+def distinct_names(
+    cands: dict[int, list[Candidate]],
+    scores: dict[int, list[float]],
+    cases: dict[int, dict[str, str]],
+) -> dict[int, str]:
+    """One name per theme, no two alike: the best (theme, candidate) pairs are taken first,
+    a candidate whose words another theme already has ("staff friendly" after "friendly
+    staff") is skipped; a theme left without one is "(no label)", numbered if needed."""
+    pool = sorted(
+        ((s, t, c) for t in cands for s, c in zip(scores[t], cands[t], strict=True)),
+        key=lambda x: (-x[0], x[1], x[2].form),
+    )
+    names: dict[int, str] = {}
+    used: set = set()
+    for _, t, c in pool:
+        sign = frozenset(c.key)
+        if t in names or sign in used or c.form in used:
             continue
-        words = term.split()
-        overlap = [c for c in chosen if any(related(a, b) for a in c[0] for b in words)]
-        if overlap:
-            old = overlap[0]
-            if len(overlap) == 1 and len(old[0]) == 1 and len(words) > 1:
-                candidate = [(words, shown) if c is old else c for c in chosen]
-                if len(SEPARATOR.join(s for _, s in candidate)) <= max_chars:
-                    chosen = candidate
-            continue
-        if len(SEPARATOR.join([s for _, s in chosen] + [shown])) <= max_chars or not chosen:
-            chosen.append((words, shown))
-        if len(chosen) == max_terms:
-            break
-    label = SEPARATOR.join(s for _, s in chosen)
-    return label[:1].upper() + label[1:] if label else "(no label)"
+        names[t] = sentence_case(c.form, cases.get(t, {}), c.written)
+        used.update((sign, c.form))
+    missing = [t for t in cands if t not in names]
+    for t in missing:
+        names[t] = "(no label)" if len(missing) == 1 else f"(no label {t})"
+    return {t: names[t] for t in cands}
 
 
 def phrase_labels(
@@ -269,55 +333,46 @@ def phrase_labels(
     topic_ids: Sequence[int],
     *,
     n_candidates: int = 30,
-    diversity: float = DIVERSITY,
+    diversity: float = CONTRAST,
     max_chars: int = 40,
-    max_docs: int = 2000,
+    max_docs: int = NAME_DOCS,
+    exclude: Iterable[str] = (),
 ) -> dict[int, str]:
-    """A readable label per topic; without `encode`, `vocabulary.topic_label` of its c-TF-IDF terms.
+    """A short name per topic, a phrase its documents wrote ("Long wait for an ambulance").
 
-    `docs` are the texts as written (redacted), `tokens` their vocabulary stream, `encode` the
-    sentence encoder already loaded (unit-length rows). Phrases are looked up in the topic's
-    `max_docs` most central documents.
+    `docs` are the texts as written (redacted; any unit: comments, sentences), `tokens` their
+    token stream (lemmas group "waited"/"waiting"), `encode` the sentence encoder already
+    loaded. Candidates come from each topic's `max_docs` most central documents; with
+    `encode` they rank by closeness to the topic's centroid, `diversity` x the margin over
+    other topics and cover; without it by cover x purity. Names are distinct across topics
+    and never hold a masked term ([SERVICE], @handle, a URL) or one of the `exclude` terms.
     """
     assignments = np.asarray(assignments)
-    candidates = ctfidf_terms(tokens.terms, assignments, topic_ids, n_candidates)
+    ids = [int(t) for t in topic_ids]
+    members, centroids = _central_members(assignments, embeddings, ids, max_docs)
+    lemma_of = lemma_map(tokens)
+    masked = exclusion(exclude)
+    themes = {t: theme_phrases(docs, members[t], lemma_of, masked, tokens.tagged) for t in ids}
+    cands = shortlist(themes, n_candidates, max_chars)
     if encode is None:
-        return {t: topic_label(candidates[t]) for t in candidates}
-    members, centroids, shown = _central_members(
-        tokens, assignments, embeddings, candidates, max_docs
-    )
-    phrases = sorted({p for forms in shown.values() for p in forms.values()})
-    vectors = np.asarray(encode(phrases), dtype=np.float64) if phrases else np.zeros((0, 1))
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True).clip(min=1e-12)
-    row = {p: i for i, p in enumerate(phrases)}
-    labels = {}
-    for t, terms in candidates.items():
-        if not terms:
-            labels[t] = "(no label)"
-            continue
-        cand = vectors[[row[shown[t][term]] for term in terms]]
-        relevance = cand @ centroids[t]
-        order = mmr(centroids[t], cand, n=len(terms), diversity=diversity)
-        order = [i for i in order if relevance[i] >= RELEVANCE_FLOOR * relevance.max()]
-        ranked = ((terms[i], written_phrase(docs, members[t], shown[t][terms[i]])) for i in order)
-        labels[t] = compose_label(ranked, max_chars=max_chars)
-    return labels
+        scores = {t: frequency_scores(cands[t]) for t in ids}
+    else:
+        scores = embedding_scores(cands, centroids, encode, diversity)
+    cases = {t: word_cases(docs, members[t]) for t in ids}
+    return distinct_names(cands, scores, cases)
 
 
 def _central_members(
-    tokens: TokenDocs,
-    assignments: np.ndarray,
-    embeddings: np.ndarray,
-    candidates: dict[int, list[str]],
-    max_docs: int,
-) -> tuple[dict, dict, dict]:
-    """Per topic: its `max_docs` most central members, unit centroid and terms as written."""
-    members, centroids, shown = {}, {}, {}
-    for t in candidates:
+    assignments: np.ndarray, embeddings: np.ndarray, ids: Sequence[int], max_docs: int
+) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]]:
+    """Per topic: its `max_docs` members closest to its centroid, and the unit centroid."""
+    members, centroids = {}, {}
+    for t in ids:
         idx = np.flatnonzero(assignments == t)
-        centroid = embeddings[idx].mean(axis=0).astype(np.float64)
+        centroid = embeddings[idx].mean(axis=0).astype(np.float64) if len(idx) else None
+        if centroid is None:
+            centroid = np.zeros(embeddings.shape[1])
         centroid /= max(float(np.linalg.norm(centroid)), 1e-12)
         members[t] = idx[np.argsort(-(embeddings[idx] @ centroid), kind="stable")[:max_docs]]
         centroids[t] = centroid
-        shown[t] = surface_forms(tokens, members[t], candidates[t])
-    return members, centroids, shown
+    return members, centroids

@@ -20,7 +20,7 @@ from umap import UMAP
 
 from nlp.themes import labels as topic_labels
 from nlp.themes.params import TopicParams, TopicResult
-from nlp.themes.quality import assignment_metrics
+from nlp.themes.quality import assignment_metrics, npmi_coherence
 from nlp.themes.registry import centroids_of, nearest_centroid
 from nlp.themes.vocabulary import STOP_WORDS, topic_label
 
@@ -56,12 +56,16 @@ def fit_topics(
     *,
     nlp: Language | None = None,
     encode: Callable[[list[str]], np.ndarray] | None = None,
+    groups: np.ndarray | None = None,
 ) -> TopicResult:
     """Fit BERTopic on `docs` and their `embeddings`; degenerate corpora are skipped.
 
     `bertopic_args` add BERTopic options (guided / zero-shot, see `nlp.themes.guided`).
     With a spaCy `nlp`, c-TF-IDF, NPMI and diversity count lemmas ("waited" = "wait"); with the
-    sentence encoder's `encode`, labels are readable phrases (`nlp.themes.labels`)."""
+    sentence encoder's `encode`, labels are readable phrases (`nlp.themes.labels`). With
+    `groups` (the document each unit of `docs` comes from: statements of one comment share a
+    group), NPMI counts co-occurrence in whole documents, as it did before themes were found in
+    statements (a statement is too short a window: most word pairs would never co-occur)."""
 
     params = params or TopicParams()
     docs = list(docs)
@@ -80,12 +84,23 @@ def fit_topics(
         topics = _reduce_outliers(model, fit_docs, topics, embeddings, params, clauses=clauses)
     result = _result(model, fit_docs, embeddings, topics, params)
     result.model = model
+    if groups is not None and len(result.topics):
+        words = [w.split(", ") for w in result.topics["top_words"]]
+        result.metrics["npmi"] = npmi_coherence(grouped_docs(fit_docs, groups), words)
     if encode is not None and len(result.topics):
         ids = result.topics["topic_id"].astype(int).tolist()
         stream = tokens if tokens is not None else topic_labels.word_tokens(docs)
         labels = topic_labels.phrase_labels(docs, stream, topics, embeddings, encode, ids)
         result.topics["label"] = [labels[t] for t in ids]
     return result
+
+
+def grouped_docs(docs: Sequence[str], groups: np.ndarray) -> list[str]:
+    """The units of each group joined into one text, groups in order of first appearance."""
+    joined: dict[int, list[str]] = {}
+    for doc, group in zip(docs, np.asarray(groups).tolist(), strict=True):
+        joined.setdefault(group, []).append(doc)
+    return [" ".join(parts) for parts in joined.values()]
 
 
 def _bertopic(
@@ -244,6 +259,8 @@ def fit_corpus_topics(
         return fit_topics(docs, embeddings, params, **fit_kwargs)
     rng = np.random.default_rng(params.seed)
     sample = np.sort(rng.choice(n, size=params.fit_sample, replace=False))
+    if fit_kwargs.get("groups") is not None:
+        fit_kwargs = {**fit_kwargs, "groups": np.asarray(fit_kwargs["groups"])[sample]}
     result = fit_topics([docs[i] for i in sample], embeddings[sample], params, **fit_kwargs)
     if result.skipped_reason:
         return _skipped(n, result.skipped_reason)

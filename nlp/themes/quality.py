@@ -69,7 +69,7 @@ class QualityThresholds:
     """A run whose topics fall outside these is marked `degraded` (None disables a check)."""
 
     max_unassigned_share: float | None = 0.25
-    min_stability_ari: float | None = 0.5
+    min_stability_ari: float | None = 0.3
     min_topic_diversity: float | None = 0.5
     min_npmi: float | None = -0.6
 

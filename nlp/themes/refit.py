@@ -9,10 +9,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from nlp.schemas import conform
 from nlp.themes import guided as guided_topics
 from nlp.themes import model as topics
 from nlp.themes import registry as topic_registry
+from nlp.themes.hierarchy import parent_themes
 from nlp.themes.params import ThemeSettings
+from nlp.themes.stability import stability
+from nlp.themes.statements import unit_comment_ids
 from nlp.themes.tables import ThemeTables, fit_metadata, topic_tables
 
 if TYPE_CHECKING:
@@ -50,16 +54,20 @@ def refit_tables(
         "encode": encode,
     }
     texts = documents["text"].tolist()
-    result = topics.fit_corpus_topics(texts, embeddings, params, **fit_args)
+    # the comment each statement unit comes from: NPMI counts words in whole comments
+    groups = pd.factorize(pd.Series(unit_comment_ids(documents["comment_id"])))[0]
+    result = topics.fit_corpus_topics(texts, embeddings, params, groups=groups, **fit_args)
     if not result.skipped_reason:
-        result.metrics["stability_ari"] = topics.stability_ari(
+        gate = stability(
             texts,
             embeddings,
             result.assignments,
             params,
-            settings.stability_sample,
+            sample_size=settings.stability_sample,
             **{**fit_args, "encode": None, "nlp": None},  # words do not change a partition
         )
+        result.metrics["stability_ari"] = gate.ari
+        result.metrics["stability_method"] = gate.method
     ids = documents["comment_id"].to_numpy()
     assigned = result.assignments.copy()
     named = 0
@@ -75,10 +83,32 @@ def refit_tables(
             registry, table.drop(columns="representative_idx"), centroids, run_id
         )
         assigned = np.array([mapping.get(int(t), -1) for t in result.assignments])
+        registry = with_parents(registry)
     tables = topic_tables(result, registry, ids, assigned, result.scores)
     tables.fit_metadata = fit_metadata(documents, params, run_id, result, [t.name for t in themes])
     tables.counts = {"guided_named": named}
     return tables
+
+
+def with_parents(registry: topic_registry.Registry) -> topic_registry.Registry:
+    """The registry with parent themes (nlp.themes.hierarchy) over its live topics; dormant
+    ones keep the parent they had. `name_source`: guided when a guided theme named it."""
+    t = registry.topics.copy()
+    live = (t["size"].fillna(0) > 0).to_numpy()
+    if live.sum():
+        parents = parent_themes(
+            registry.centroids[live],
+            t.loc[live, "topic_id"].astype(int).tolist(),
+            t.loc[live, "size"].astype(int).tolist(),
+            labels=t.loc[live, "label"].astype(str).tolist(),
+            top_words=t.loc[live, "top_words"].astype(str).tolist(),
+        )
+        t.loc[live, "parent_id"] = parents.parent_id
+        t.loc[live, "parent_label"] = [parents.labels[p] for p in parents.parent_id]
+    guided = t["guided_name"].notna()
+    t["name_source"] = t["name_source"].where(~live | t["name_source"].notna(), "phrase")
+    t.loc[guided & live, "name_source"] = "guided"
+    return topic_registry.Registry(conform(t, "topics"), registry.centroids)
 
 
 def _name_topics(

@@ -11,7 +11,7 @@ from importlib.metadata import PackageNotFoundError, version
 import numpy as np
 import pandas as pd
 
-from nlp.schemas import conform
+from nlp.schemas import conform, empty
 from nlp.themes.params import TopicParams, TopicResult
 from nlp.themes.registry import Registry
 
@@ -32,6 +32,8 @@ class ThemeTables:
     # for the task's log line: transform: new_documents, saved_topics, new_unassigned;
     # refit: guided_named (topics named by a guided theme)
     counts: dict[str, int] = field(default_factory=dict)
+    # per statement (nlp.themes.stage): comment_topics above is then per (comment, theme)
+    statements: pd.DataFrame = field(default_factory=lambda: empty("statements"))
 
 
 def topic_tables(

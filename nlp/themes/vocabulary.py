@@ -16,6 +16,22 @@ _EXTRA_STOP = (
 )
 STOP_WORDS = sorted(ENGLISH_STOP_WORDS | FILLERS | set(_EXTRA_STOP.split()))
 
+# Negations may open a theme name or sit inside one ("No parking spaces", "Phone not answered").
+NEGATIONS = frozenset("not no never nobody nothing none cannot cant dont didnt doesnt".split())
+# Stop words that still carry meaning in a theme name ("Good food", "Phone call back", "Not
+# enough staff", "Booking system", "Two week wait"): a name may start or end with them.
+NAME_CONTENT_WORDS = frozenset(
+    "good great perfect serious true call bill system fire front back bottom top side full empty "
+    "detail interest move name part show find found give keep take made done first last next "
+    "two three four five six seven eight nine ten twelve twenty hundred thank thanks".split()
+)
+# Words that may open a name but not end it ("More staff needed", "Too long a wait").
+NAME_OPENERS = NEGATIONS | frozenset("more less enough too few many".split())
+# Words a theme name never starts or ends with, and never consists of alone.
+NAME_FUNCTION_WORDS = (
+    frozenset(STOP_WORDS) | frozenset("theyve youve youll theyll hed shed lets".split())
+) - (NAME_CONTENT_WORDS | NEGATIONS)
+
 
 def stem(word: str) -> str:
     """A crude stem so 'waiting', 'waited' and 'wait' count as one word in a label."""

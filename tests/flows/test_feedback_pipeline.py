@@ -68,6 +68,7 @@ def runs(prefect_backend, tiny_inputs, tmp_path_factory):
     )
     registry_meta = out / "models" / "topic_registry" / "metadata.json"
     meta_after_transform = json.loads(registry_meta.read_text())
+    edits = _analyst_edits(out)  # applied by night 4, a refit
     # Night 4: the same input with --retrain: topics are refit, ids mapped through the registry.
     config4 = config.model_copy(
         update={"run_id": "run4", "comments": later / "comments.csv", "retrain": True}
@@ -84,10 +85,25 @@ def runs(prefect_backend, tiny_inputs, tmp_path_factory):
         "fourth": fourth,
         "config4": config4,
         "meta_after_transform": meta_after_transform,
+        "edits": edits,
         "counts_after_first": snapshot,
         "edited_id": comments.loc[1, "id"],
         "fresh_ids": list(fresh["id"]),
     }
+
+
+def _analyst_edits(out: Path) -> dict[str, int]:
+    """Rename the largest theme and hide the smallest, as `feedback themes` records them."""
+    from flows.io.theme_edits import save_edits
+    from nlp.themes.edits import new_record
+
+    topics = _table(out, "topics", "run3")
+    live = topics[topics["size"] > 0].sort_values(["size", "topic_id"], ascending=[False, True])
+    big, small = int(live["topic_id"].iloc[0]), int(live["topic_id"].iloc[-1])
+    records = [new_record([], "rename", {"topic_id": big, "name": "Named by an analyst"}, by="t")]
+    records.append(new_record(records, "hide", {"topic_id": small}, by="t"))
+    save_edits(out, records)
+    return {"renamed": big, "hidden": small}
 
 
 def _table(out, name: str, run_id: str = "run1") -> pd.DataFrame:
@@ -140,11 +156,11 @@ def test_feedback_pipeline_keeps_segment_values_per_comment(runs, tiny_inputs):
 
 def test_feedback_pipeline_breaks_drivers_down_by_segment_with_suppression(runs):
     out = runs["out"]
-    for name, key in (("topic_csat", "topic_id"), ("pain_point_csat", "category")):
+    for name, key in (("topic_csat", ["topic_id", "level"]), ("pain_point_csat", ["category"])):
         df = _table(out, name)
         assert "all" in set(df["segment"])
         assert {s.split("=")[0] for s in df["segment"] if s != "all"} <= {"service", "age_band"}
-        assert not df.duplicated([key, "segment"]).any(), name
+        assert not df.duplicated([*key, "segment"]).any(), name
         small = df[df["n"] < 10]
         assert small["suppressed"].all() and small["impact"].isna().all()
     topic = _table(out, "topic_csat")
@@ -191,10 +207,28 @@ def test_feedback_pipeline_joins_do_not_multiply_rows(runs):
     comments = _table(out, "comments")
     analysed = comments[comments["kind"].isin(["comment", "transcript_turn"])]
     analysed = analysed[analysed["language"].isin(["en", "und"])]
-    for name in ("comment_topics", "sentiment", "scores"):
+    for name in ("sentiment", "scores"):
         df = _table(out, name)
         assert df["comment_id"].is_unique, name
-    assert len(_table(out, "comment_topics")) == len(analysed)
+    themes = _table(out, "comment_topics")
+    assert not themes.duplicated(["comment_id", "topic_id"]).any()
+    primary = themes[themes["is_primary"]]
+    assert primary["comment_id"].is_unique and len(primary) == len(analysed)
+    assert set(themes["comment_id"]) == set(analysed["comment_id"])
+    # statements: offsets exact into comments.text, each comment's themes are its statements'
+    statements = _table(out, "statements")
+    text = comments.set_index("comment_id")["text"]
+    for row in statements.sample(min(200, len(statements)), random_state=0).itertuples():
+        piece = text[row.comment_id][row.start : row.end]
+        assert piece.strip() == piece and any(ch.isalnum() for ch in piece)
+    counted = statements.dropna(subset=["topic_id"]).groupby(["comment_id", "topic_id"]).size()
+    stated = themes.dropna(subset=["topic_id"]).set_index(["comment_id", "topic_id"])
+    pd.testing.assert_series_equal(
+        counted.sort_index(),
+        stated["statements"].sort_index(),
+        check_names=False,
+        check_dtype=False,
+    )
     assert len(_table(out, "sentiment")) == len(analysed)
     scores = _table(out, "scores")
     assert set(scores["comment_id"]) <= set(
@@ -300,6 +334,11 @@ def _sorted(df: pd.DataFrame) -> pd.DataFrame:
     return df.sort_values(list(df.columns[:2])).reset_index(drop=True)
 
 
+def _primary_topics(comment_topics: pd.DataFrame) -> pd.Series:
+    """comment_id -> the theme holding most of the comment (the old one-row reading)."""
+    return comment_topics[comment_topics["is_primary"]].set_index("comment_id")["topic_id"]
+
+
 def test_feedback_pipeline_rerun_processes_nothing_and_changes_no_data(runs):
     out = runs["out"]
     second = runs["second"].summary
@@ -314,7 +353,9 @@ def test_feedback_pipeline_rerun_processes_nothing_and_changes_no_data(runs):
         "scores",
         "topics",
         "comment_topics",
+        "statements",
         "topic_csat",
+        "topic_services",
         "pain_point_csat",
         "driver_gaps",
         "trends",
@@ -346,8 +387,8 @@ def test_feedback_pipeline_incremental_run_processes_only_new_and_changed_rows(r
     assert set(runs["fresh_ids"]) <= set(comments["source_id"])
     assert (ledger.groupby("comment_id")["row_hash"].nunique() == 1).all()
     # night 3 transforms: earlier documents keep their topic, new ones join saved topics
-    before_t = _table(out, "comment_topics", "run2").set_index("comment_id")["topic_id"]
-    after_t = _table(out, "comment_topics", "run3").set_index("comment_id")["topic_id"]
+    before_t = _primary_topics(_table(out, "comment_topics", "run2"))
+    after_t = _primary_topics(_table(out, "comment_topics", "run3"))
     edited_cid = comments.set_index("source_id").loc[runs["edited_id"], "comment_id"]
     kept = before_t.index.drop(edited_cid)
     pd.testing.assert_series_equal(before_t[kept], after_t[kept], check_names=False)
@@ -356,14 +397,33 @@ def test_feedback_pipeline_incremental_run_processes_only_new_and_changed_rows(r
     assert set(after_t[new].dropna()) <= registry and after_t[new].notna().sum() >= 5
     assert third["stability_ari"] is None and third["n_topics"] > 0
     # night 4 refits (--retrain): the registry keeps topic ids for most documents
-    refit_t = _table(out, "comment_topics", "run4").set_index("comment_id")["topic_id"]
+    refit_t = _primary_topics(_table(out, "comment_topics", "run4"))
     both = after_t.dropna().index.intersection(refit_t.dropna().index)
     assert len(both) > 100
     assert (after_t[both] == refit_t[both]).mean() >= 0.6
     assert runs["fourth"].summary["stability_ari"] is not None
     topics = _table(out, "topics", "run4")
-    assert set(topics["status"]) <= {"active", "emerging", "dormant"}
+    assert set(topics["status"]) <= {"active", "emerging", "dormant", "hidden"}
     assert topics["first_seen_run"].isin(["run1", "run4"]).all()
+
+
+def test_feedback_pipeline_analyst_edits_survive_a_retrain(runs):
+    """Edits made after night 3 apply on night 4's refit: the renamed theme keeps its id and
+    the analyst's name everywhere, the hidden one has no statement; the registry stays the
+    model's (edits replay on every run)."""
+    out, edits = runs["out"], runs["edits"]
+    topics = _table(out, "topics", "run4").set_index("topic_id")
+    renamed = topics.loc[edits["renamed"]]
+    assert renamed["label"] == "Named by an analyst" and renamed["name_source"] == "analyst"
+    assert renamed["size"] > 0
+    assert topics.loc[edits["hidden"], "status"] == "hidden"
+    statements = _table(out, "statements", "run4")
+    assert not statements["topic_id"].eq(edits["hidden"]).any()
+    assert statements["model_topic_id"].eq(edits["renamed"]).any()
+    report = (out / "run4" / "report.html").read_text(encoding="utf-8")
+    assert "Named by an analyst" in report
+    registry = pd.read_json(out / "models" / "topic_registry" / "topics.json")
+    assert "Named by an analyst" not in set(registry["label"])
 
 
 def test_feedback_pipeline_saves_the_fitted_bertopic_model_with_metadata(runs):

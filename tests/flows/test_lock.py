@@ -233,3 +233,39 @@ def test_lock_clean_leftovers_without_a_database_removes_only_the_crashed_run(tm
 
 def test_lock_clean_leftovers_of_a_missing_out_is_nothing(tmp_path):
     assert clean_leftovers(tmp_path / "absent") == []
+
+
+def _registry(out: Path, run_id: str) -> None:
+    from flows.io.state import save_registry
+    from nlp.themes.registry import Registry
+
+    save_registry(Registry.empty(4), out, {"run_id": run_id, "encoder": "e"})
+
+
+def _registry_run(out: Path) -> str:
+    from flows.io.state import load_registry_metadata
+
+    return load_registry_metadata(out).get("run_id")
+
+
+def test_lock_clean_leftovers_puts_back_the_registry_of_the_last_committed_run(tmp_path):
+    """A run killed after saving its registry but before the DuckDB merge committed it: the
+    next run starts from the committed run's registry, not the dead run's."""
+    _record_runs(tmp_path, [RECORDED])
+    _registry(tmp_path, RECORDED)
+    _registry(tmp_path, UNRECORDED)
+    _registry(tmp_path, UNRECORDED)  # a retried write of the same run keeps the committed one
+    assert _registry_run(tmp_path) == UNRECORDED
+    removed = clean_leftovers(tmp_path)
+    assert _registry_run(tmp_path) == RECORDED
+    assert any("never committed" in r for r in removed)
+    assert clean_leftovers(tmp_path) == []  # a committed registry is left alone
+
+
+def test_lock_clean_leftovers_removes_the_registry_of_a_first_run_that_never_committed(tmp_path):
+    _registry(tmp_path, UNRECORDED)
+    assert clean_leftovers(tmp_path) == []  # no database and no crashed run named: keep
+    assert clean_leftovers(tmp_path, crashed_run_id=UNRECORDED) == [
+        f"models/topic_registry/ (run {UNRECORDED} never committed)"
+    ]
+    assert not (tmp_path / "models" / "topic_registry").exists()

@@ -1,21 +1,20 @@
 """Two `feedback run`s on one --out: the second waits for the first (run lock), or is refused
 with exit 2 naming the holder when its --lock-timeout runs out; the outputs stay consistent.
 
-Slow: real CLI subprocesses (Prefect, models) on 40 sample comments, no transcripts.
+Slow: real CLI subprocesses (models, the session's Prefect API) on 40 sample comments.
 """
 
 from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pytest
-from feedback_process import finish, start_run
+from feedback_process import finish, holding, start_run
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,14 +35,19 @@ def tiny_config(tmp_path_factory) -> Path:
     return config
 
 
-def _start(config: Path, out: Path, logs: Path, name: str, *extra: str) -> subprocess.Popen:
+def _start(
+    config: Path, out: Path, logs: Path, name: str, *extra: str, api_url: str | None = None
+) -> subprocess.Popen:
     args = ["--config", config, "--out", out, *extra]
-    return start_run(args, prefect_home=logs / "prefect-home", logs=logs, name=name)
+    home = logs / "prefect-home"
+    return start_run(args, prefect_home=home, logs=logs, name=name, api_url=api_url)
 
 
-def test_concurrency_two_runs_one_waits_and_both_are_recorded(tiny_config, tmp_path):
+def test_concurrency_two_runs_one_waits_and_both_are_recorded(
+    tiny_config, tmp_path, prefect_api_url
+):
     out = tmp_path / "out"  # does not exist yet: both runs create it
-    runs = [_start(tiny_config, out, tmp_path, name) for name in ("a", "b")]
+    runs = [_start(tiny_config, out, tmp_path, n, api_url=prefect_api_url) for n in ("a", "b")]
     codes = [finish(p) for p in runs]
     err = {name: (tmp_path / f"{name}.err").read_text() for name in ("a", "b")}
     assert codes == [0, 0], err
@@ -90,15 +94,7 @@ def test_concurrency_second_run_with_a_short_lock_timeout_exits_2_naming_the_hol
     tiny_config, tmp_path
 ):
     out = tmp_path / "out"
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD, str(out)],
-        cwd=ROOT,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout.readline().strip() == "locked"
+    with holding(HOLD, out, ready="locked") as holder:
         before = sorted(p.name for p in out.iterdir())
         code = finish(_start(tiny_config, out, tmp_path, "late", "--lock-timeout", "1"))
         err = (tmp_path / "late.err").read_text()
@@ -107,6 +103,3 @@ def test_concurrency_second_run_with_a_short_lock_timeout_exits_2_naming_the_hol
         assert f"pid {holder.pid}" in err and "--lock-timeout" in err, err
         assert sorted(p.name for p in out.iterdir()) == before  # it wrote nothing
         assert json.loads((out / ".feedback.lock.json").read_text())["pid"] == holder.pid
-    finally:
-        holder.stdin.close()
-        holder.wait(timeout=60)

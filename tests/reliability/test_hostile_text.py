@@ -4,20 +4,19 @@ zero-width characters. The run exits 0; stored text has no bidi controls; the re
 no raw `<script>` from input; formula-leading text is stored as written (Parquet and DuckDB do
 not evaluate it; neutralising CSV exports is the exporter's job).
 
-Slow: one CLI subprocess (Prefect, models) on 30 sample comments plus the hostile ones.
+Slow: one CLI subprocess (models, the session's Prefect API) on 30 sample comments plus the
+hostile ones.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pytest
+from feedback_process import run_cli
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,7 +38,7 @@ HOSTILE = {
 
 
 @pytest.fixture(scope="module")
-def hostile_run(tmp_path_factory) -> tuple[int, str, Path]:
+def hostile_run(tmp_path_factory, prefect_api_url, share_encoders) -> tuple[int, str, Path]:
     root = tmp_path_factory.mktemp("hostile")
     comments = pd.read_csv(SAMPLE / "comments.csv", dtype=str, keep_default_na=False)
     comments = comments[comments["text"].str.len() > 20].head(30)
@@ -55,12 +54,9 @@ def hostile_run(tmp_path_factory) -> tuple[int, str, Path]:
         "comments: comments.csv\ndataset: nhs_fft\nquality:\n  stability_sample: 0\n",
         encoding="utf-8",
     )
-    out = root / "out"
-    home = root / "prefect-home"
-    home.mkdir()
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PREFECT_HOME": str(home)}
-    cmd = [sys.executable, "-m", "flows.cli", "run", "--config", str(config), "--out", str(out)]
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    out = share_encoders(root / "out")
+    args = ["--config", config, "--out", out]
+    proc = run_cli(args, prefect_home=root / "prefect-home", api_url=prefect_api_url)
     return proc.returncode, proc.stdout + proc.stderr, out
 
 

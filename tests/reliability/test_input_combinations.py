@@ -1,23 +1,23 @@
 """Every documented input combination runs end to end through the real CLI, exit 0, sane tables:
 comments alone, with and without scores; transcripts alone; both; and each transcript format
-(.txt, .vtt, .srt, .docx, diarised .json with a speakers file) alone.
+without comments: .txt alone, and .vtt, .srt, .docx and diarised .json (with a speakers file)
+as four transcripts of one directory, each checked on its own rows.
 
-Slow: one real `feedback run` subprocess (Prefect, models) per combination, on 40 sample
-comments and one tiny transcript; each run is shared by its tests (module-scoped cache). On
+Slow: one real `feedback run` subprocess (models, the session's Prefect API) per combination,
+on 40 sample comments and one tiny transcript; each run is shared by its tests (module-scoped
+cache). On
 corpora this small the topic stage skips with a reason: the run is `degraded`, still exit 0.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pytest
+from feedback_process import run_cli
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -84,6 +84,7 @@ def _write_json(path: Path) -> None:
 WRITERS = {"txt": _write_txt, "vtt": _write_vtt, "srt": _write_srt, "docx": _write_docx}
 WRITERS["json"] = _write_json
 TIMED = ("vtt", "srt", "json")  # formats that carry a start time per turn
+TOGETHER = ("vtt", "srt", "docx", "json")  # one run: four transcripts in one directory
 
 # name -> (comments, scores, transcript format or None)
 CASES = {
@@ -91,8 +92,14 @@ CASES = {
     "comments_scores": (True, True, None),
     "transcripts": (False, False, "txt"),
     "both": (True, True, "txt"),
-    **{f"only_{fmt}": (False, False, fmt) for fmt in ("vtt", "srt", "docx", "json")},
+    "formats": (False, False, "formats"),
 }
+
+
+def _transcript_file(fmt: str) -> str:
+    """The interview's file name in its format: `Interview 7.txt`, `Interview 7 vtt.vtt`, ...
+    (distinct stems: the transcript id is the file's stem)."""
+    return f"Interview 7.{fmt}" if fmt not in TOGETHER else f"Interview 7 {fmt}.{fmt}"
 
 
 @pytest.fixture(scope="module")
@@ -104,10 +111,11 @@ def inputs(tmp_path_factory) -> Path:
     comments.to_csv(root / "comments.csv", index=False)
     scores = pd.read_csv(SAMPLE / "scores.csv", dtype=str, keep_default_na=False)
     scores[scores["id"].isin(comments["id"])].to_csv(root / "scores.csv", index=False)
-    for fmt, write in WRITERS.items():
-        folder = root / f"transcripts_{fmt}"
-        folder.mkdir()
-        write(folder / f"Interview 7.{fmt}")
+    (root / "transcripts_txt").mkdir()
+    _write_txt(root / "transcripts_txt" / _transcript_file("txt"))
+    (root / "transcripts_formats").mkdir()
+    for fmt in TOGETHER:
+        WRITERS[fmt](root / "transcripts_formats" / _transcript_file(fmt))
     return root
 
 
@@ -128,7 +136,7 @@ def _config(inputs: Path, name: str) -> Path:
 
 
 # No network: the hub is off and every proxy points at a closed local port, so a download
-# attempt fails the run; only the run's own temporary Prefect server on localhost is reached.
+# attempt fails the run; only the session's Prefect API on localhost is reached.
 OFFLINE = {
     "HF_HUB_OFFLINE": "1",
     "HTTP_PROXY": "http://127.0.0.1:9",
@@ -139,7 +147,7 @@ OFFLINE = {
 
 
 @pytest.fixture(scope="module")
-def runs(inputs, tmp_path_factory, share_encoders):
+def runs(inputs, tmp_path_factory, share_encoders, prefect_api_url):
     """Runs each combination once, on first use: name -> (exit code, stderr, out dir)."""
     done: dict[str, tuple[int, str, Path]] = {}
     base = tmp_path_factory.mktemp("runs")
@@ -147,14 +155,9 @@ def runs(inputs, tmp_path_factory, share_encoders):
     def run(name: str) -> tuple[int, str, Path]:
         if name not in done:
             out = share_encoders(base / name)
+            args = ["--config", _config(inputs, name), "--out", out]
             home = base / "prefect"  # one Prefect home: the runs are one after another
-            home.mkdir(exist_ok=True)
-            env = {**os.environ, **OFFLINE, "PREFECT_HOME": str(home)}
-            cmd = [sys.executable, "-m", "flows.cli", "run", "--config"]
-            cmd += [str(_config(inputs, name)), "--out", str(out)]
-            proc = subprocess.run(
-                cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900
-            )
+            proc = run_cli(args, prefect_home=home, api_url=prefect_api_url, extra_env=OFFLINE)
             done[name] = (proc.returncode, proc.stdout + proc.stderr, out)
         return done[name]
 
@@ -189,7 +192,8 @@ def _check_common(code: int, log: str, out: Path) -> dict[str, pd.DataFrame]:
 
 
 def _check_turns(comments: pd.DataFrame, fmt: str) -> None:
-    turns = comments[comments["kind"] != "comment"].sort_values("turn_index")
+    """The interview's six turns from its file in format `fmt`, as written."""
+    turns = comments[comments["source"] == _transcript_file(fmt)].sort_values("turn_index")
     assert turns["kind"].tolist() == ["moderator_turn", "transcript_turn"] * 3
     assert set(turns["speaker"]) == {"MODERATOR", "P01"}  # pseudonyms, never the names
     assert not comments["text"].str.contains("Whitlock").any()
@@ -197,7 +201,6 @@ def _check_turns(comments: pd.DataFrame, fmt: str) -> None:
     participant = turns[turns["kind"] == "transcript_turn"]
     assert participant["prompt"].str.endswith("?").all()
     assert participant["text"].iloc[0].startswith("The online form kept timing out")
-    assert turns["source"].eq(f"Interview 7.{fmt}").all()
     if fmt in TIMED:
         assert turns["start_time"].tolist() == [5.0 * i for i in range(6)]
 
@@ -217,9 +220,12 @@ def test_input_combinations_comments_alone_with_and_without_scores(runs, name):
 
 @pytest.mark.parametrize("fmt", list(WRITERS))
 def test_input_combinations_transcripts_alone_each_format(runs, fmt):
-    tables = _check_common(*runs("transcripts" if fmt == "txt" else f"only_{fmt}"))
+    formats = ("txt",) if fmt == "txt" else TOGETHER
+    tables = _check_common(*runs("transcripts" if fmt == "txt" else "formats"))
     comments = tables["comments"]
     assert (comments["kind"] != "comment").all()
+    assert set(comments["source"]) == {_transcript_file(f) for f in formats}
+    assert len(comments) == 6 * len(formats)  # no turn lost or added between the files
     _check_turns(comments, fmt)
     assert tables["scores"].empty
 
@@ -229,6 +235,7 @@ def test_input_combinations_comments_scores_and_transcripts_together(runs):
     comments = tables["comments"]
     survey = comments[comments["kind"] == "comment"]
     assert len(survey) == len(_tables(runs("comments_scores")[2])["comments"])
+    assert set(comments.loc[comments["kind"] != "comment", "source"]) == {"Interview 7.txt"}
     _check_turns(comments, "txt")
     assert len(tables["scores"]) > 0
     # a row's hash does not depend on the other inputs it came with: the comments and the

@@ -249,6 +249,7 @@ def test_stage_tables_conform_to_schema():
         "pain_point_csat": out.pain_point_csat,
         "driver_gaps": out.driver_gaps,
         "trends": out.trends,
+        "topic_services": out.topic_services,
     }
     for name, df in tables.items():
         assert len(df), name

@@ -148,18 +148,39 @@ def test_tables_fit_metadata_fingerprints_sorted_text_hashes_and_records_params(
     assert set(meta["versions"]) >= {"bertopic", "scikit-learn"}
 
 
-def test_stage_transform_path_returns_conforming_tables_and_the_saved_fit():
-    docs, emb, previous, new = _transform_case()
-    saved = {"fitted_run": "r1", "metrics": {"npmi": 0.3, "topic_diversity": 0.9}}
+def _statements(ids: list[str], index: list[int]) -> pd.DataFrame:
+    texts = [f"{c} s{i}" for c, i in zip(ids, index, strict=True)]
+    return pd.DataFrame(
+        {
+            "comment_id": ids,
+            "statement_index": index,
+            "start": [0] * len(ids),
+            "end": [len(t) for t in texts],
+            "text": texts,
+            "text_hash": [f"h{t}" for t in texts],
+        }
+    )
+
+
+def test_stage_transform_path_works_on_statements_and_returns_per_comment_themes():
+    """c0 (known) keeps its two statements' topics; new c1 has one statement near topic 3 and
+    one near topic 5 (two themes, primary the better score), c2 one near the dormant topic."""
+    statements = _statements(["c0", "c0", "c1", "c1", "c2"], [0, 1, 0, 1, 0])
+    emb = _unit([[0, 1, 0, 0], [1, 0, 0, 0], [1, 0.05, 0, 0], [0.2, 1, 0, 0], [0, 0, 1, 0.1]])
+    previous = conform(
+        statements.iloc[:2].drop(columns="text").assign(topic_id=[5, 3], score=[0.7, 0.6]),
+        "statements",
+    )
+    saved = {"fitted_run": "r1", "unit": "statement", "metrics": {"npmi": 0.3}}
 
     def encode(texts):
         raise AssertionError("a transform run encodes nothing")
 
     tables = theme_tables(
-        documents=docs,
+        statements=statements,
         embeddings=emb,
         previous=previous,
-        new_ids=new,
+        new_ids={"c1", "c2"},
         registry=_registry(),
         saved_fit=saved,
         nlp=None,
@@ -169,9 +190,27 @@ def test_stage_transform_path_returns_conforming_tables_and_the_saved_fit():
         run_id="r3",
     )
     assert tables.refit_reason is None and tables.fit_metadata == saved
-    for name in ("topics", "comment_topics"):
+    for name in ("topics", "comment_topics", "statements"):
         table = getattr(tables, name)
         assert list(table.columns) == list(TABLES[name])
         pd.testing.assert_frame_equal(table, conform(table, name))
-    assert tables.result.metrics["npmi"] == 0.3
-    assert tables.comment_topics["comment_id"].tolist() == docs["comment_id"].tolist()
+    assert tables.statements["topic_id"].tolist() == [5, 3, 3, 5, pd.NA]
+    ct = tables.comment_topics
+    assert ct["comment_id"].tolist() == ["c0", "c0", "c1", "c1", "c2"]
+    c1 = ct[ct["comment_id"] == "c1"].set_index("topic_id")
+    assert c1["statements"].tolist() == [1, 1] and c1["share"].tolist() == [0.5, 0.5]
+    assert bool(c1.loc[3, "is_primary"]) and not bool(c1.loc[5, "is_primary"])  # 0.9988 > 0.98
+    c2 = ct[ct["comment_id"] == "c2"].iloc[0]
+    assert pd.isna(c2["topic_id"]) and bool(c2["is_primary"]) and c2["share"] == 1.0
+    assert tables.result.metrics["statements_analysed"] == 5
+    assert tables.result.metrics["multi_theme_share"] == pytest.approx(2 / 3)
+    assert tables.result.metrics["unassigned_comment_share"] == pytest.approx(1 / 3)
+    assert tables.topics.set_index("topic_id")["size"].to_dict() == {3: 2, 5: 2, 8: 0}
+
+
+def test_stage_refits_once_when_the_saved_topics_were_fit_on_whole_comments():
+    from nlp.themes.stage import _unit_reason as unit_reason
+
+    assert "whole comments" in unit_reason(_registry(), {"fitted_run": "r1"})
+    assert unit_reason(_registry(), {"fitted_run": "r1", "unit": "statement"}) is None
+    assert unit_reason(Registry.empty(DIM), {}) is None  # nothing saved: "no saved topics"

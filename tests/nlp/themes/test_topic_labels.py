@@ -9,17 +9,13 @@ import pytest
 
 from nlp.themes.labels import (
     BREAK,
-    SEPARATOR,
-    compose_label,
     ctfidf_terms,
     lemmatise_docs,
-    mmr,
     phrase_labels,
     related,
     word_tokens,
-    written_phrase,
 )
-from nlp.themes.vocabulary import STOP_WORDS, topic_label
+from nlp.themes.vocabulary import STOP_WORDS
 
 SAMPLE = Path(__file__).resolve().parents[3] / "data" / "sample"
 
@@ -71,47 +67,9 @@ def test_topic_labels_lemmatiser_maps_wait_forms_and_drops_stop_words(spacy_nlp)
         assert len(terms.split()) == len(surface.split())
 
 
-def test_topic_labels_mmr_picks_diverse_terms():
-    target = np.array([1.0, 0.0, 0.0])
-    near = np.array([0.9, 0.43, 0.0])
-    cands = np.stack([near, near * 0.999 + [0, 0, 0.04], np.array([0.75, 0.0, 0.66])])
-    cands /= np.linalg.norm(cands, axis=1, keepdims=True)
-    assert mmr(target, cands, 2, diversity=0.0) == [0, 1]  # relevance only: two near-copies
-    assert mmr(target, cands, 2, diversity=0.5) == [0, 2]  # the other direction instead
-    assert mmr(target, cands[:0], 2) == []
-
-
-def test_topic_labels_label_has_no_repeated_stems_and_stays_short():
-    ranked = [
-        ("wait", "wait"),
-        ("waiting time", "waiting time"),
-        ("wait hour", "waited for hours"),
-        ("nurse", "nurse"),
-        ("nursing", "nursing"),
-        ("skip ahead", None),  # never written as a phrase
-        ("ambulance", "ambulance"),
-    ]
-    assert compose_label(ranked) == "Waiting time · nurse · ambulance"
-    long = [("a" * 10 + str(i), "word" * 5 + chr(97 + i)) for i in range(5)]
-    assert len(compose_label(long, max_chars=40)) <= 40
-    assert compose_label([]) == "(no label)"
+def test_topic_labels_related_words_share_a_stem():
     assert related("homeless", "homelessness") and related("nurse", "nursing")
     assert not related("care", "car") and not related("staff", "stuff")
-
-
-def test_topic_labels_written_phrase_keeps_function_words_and_capitals():
-    docs = [
-        "I waited for hours at the GP surgery",
-        "We waited for hours.",
-        "waited for hours again",
-        "Waited hours, then the GP surgery called",
-        "my GP surgery is good",
-    ]
-    members = range(len(docs))
-    assert written_phrase(docs, members, "waited hours") == "waited for hours"
-    assert written_phrase(docs, members, "gp surgery") == "GP surgery"
-    assert written_phrase(docs, members, "hours surgery") is None  # across a clause
-    assert written_phrase(docs, members, "pharmacy") == "pharmacy"
 
 
 def test_topic_labels_fall_back_without_encoder_and_read_with_one():
@@ -122,15 +80,16 @@ def test_topic_labels_fall_back_without_encoder_and_read_with_one():
     terms = ctfidf_terms(tokens.terms, assignments, [0, 1])
     assert terms[0][0] == "phone" and "car park" in terms[1][:5]
     plain = phrase_labels(docs, tokens, assignments, embeddings, None, [0, 1])
-    assert plain == {t: topic_label(terms[t]) for t in (0, 1)}
     labels = phrase_labels(docs, tokens, assignments, embeddings, _hash_encode, [0, 1])
-    assert "phone" in labels[0].lower() and "park" in labels[1].lower()
-    for label in labels.values():
-        assert len(label) <= 40
-        parts = [w.lower() for part in label.split(SEPARATOR) for w in part.split()]
-        assert parts[0] not in STOP_WORDS and parts[-1] not in STOP_WORDS
-        content = [w for w in parts if w not in STOP_WORDS]
-        assert not any(related(a, b) for i, a in enumerate(content) for b in content[i + 1 :])
+    for names in (plain, labels):
+        assert "phone" in names[0].lower() and "park" in names[1].lower()
+        assert names[0] != names[1]
+        for label in names.values():
+            words = label.lower().split()
+            assert len(label) <= 40 and " · " not in label and label[0].isupper()
+            assert words[0] not in STOP_WORDS and words[-1] not in STOP_WORDS
+            content = [w for w in words if w not in STOP_WORDS]
+            assert not any(related(a, b) for i, a in enumerate(content) for b in content[i + 1 :])
     # a topic of stop words only has no candidate terms and says so
     empty = phrase_labels(
         ["ok", "the and"],
@@ -166,7 +125,8 @@ def test_topic_labels_fit_topics_real_comments_is_deterministic(spacy_nlp):
     assert list(a.topics["label"]) == list(b.topics["label"])
     assert list(a.topics["representative_idx"]) == list(plain.topics["representative_idx"])
     for label in a.topics["label"]:
-        assert 0 < len(label) <= 40 and label != "(no label)"
+        assert 0 < len(label) <= 40 and label != "(no label)" and " · " not in label
+    assert a.topics["label"].str.lower().is_unique
     lemma_vocab = {w for words in a.topics["top_words"] for w in words.split(", ")}
     assert not {"waited", "waiting times", "nurses"} & lemma_vocab
     assert a.metrics["npmi"] is not None and a.metrics["topic_diversity"] is not None

@@ -1,0 +1,118 @@
+"""Statements: sentences split again at contrastive clauses, offsets exact, earlier documents'
+statements kept, and per-comment themes from statement assignments."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from nlp.schemas import conform
+from nlp.themes.statements import (
+    comment_topics_from_statements,
+    corpus_statements,
+    split_statements,
+    unit_comment_ids,
+    unit_keys,
+)
+
+MULTI = (
+    "The nurses were lovely and explained everything. The car park costs far too much, "
+    "but the food was fine!  Waited 3 hours."
+)
+
+
+@pytest.fixture
+def nlp(spacy_nlp):
+    return spacy_nlp
+
+
+def _docs(texts: dict[str, str]) -> pd.DataFrame:
+    return pd.DataFrame({"comment_id": list(texts), "text": list(texts.values())})
+
+
+def test_statements_offsets_are_exact_and_contrastive_clauses_split(nlp):
+    docs = _docs({"a": MULTI, "b": "Thank you", "c": "...", "d": ""})
+    st = split_statements(nlp, docs)
+    a = st[st["comment_id"] == "a"]
+    assert a["text"].tolist() == [
+        "The nurses were lovely and explained everything",
+        "The car park costs far too much",
+        "but the food was fine!",
+        "Waited 3 hours",
+    ]
+    for row in st.itertuples():
+        text = docs.set_index("comment_id").loc[row.comment_id, "text"]
+        assert text[row.start : row.end] == row.text
+    assert a["statement_index"].tolist() == [0, 1, 2, 3]
+    assert st[st["comment_id"] == "b"]["text"].tolist() == ["Thank you"]  # one statement
+    # no letter or digit: the text itself; an empty text has no statement
+    assert st[st["comment_id"] == "c"]["text"].tolist() == ["..."]
+    assert "d" not in set(st["comment_id"])
+    assert st["text_hash"].is_unique
+
+
+def test_statements_of_earlier_documents_are_kept_and_replaced_ones_split_again(nlp):
+    docs = _docs({"a": MULTI, "b": "Staff rude. Parking fine."})
+    first = split_statements(nlp, docs)
+    previous = conform(first.drop(columns="text").assign(topic_id=1, score=0.5), "statements")
+    previous.loc[previous["comment_id"] == "a", "start"] += 0  # unchanged offsets kept
+    edited = _docs({"a": MULTI, "b": "Staff were kind.", "c": "New one. And more"})
+    st = corpus_statements(documents=edited, previous=previous, replaced={"b", "c"}, nlp=nlp)
+    assert st["comment_id"].tolist() == ["a"] * 4 + ["b", "c", "c"]
+    assert st[st["comment_id"] == "a"]["text"].tolist() == first.iloc[:4]["text"].tolist()
+    assert st[st["comment_id"] == "b"]["text"].tolist() == ["Staff were kind"]
+    # a document the previous table does not know (an upgrade) is split too
+    st = corpus_statements(documents=edited, previous=previous.iloc[:0], replaced=set(), nlp=nlp)
+    assert st["comment_id"].value_counts().to_dict() == {"a": 4, "c": 2, "b": 1}
+
+
+def test_statements_unit_keys_round_trip_ids_with_any_characters():
+    st = pd.DataFrame({"comment_id": ["x#1", "a|b"], "statement_index": [0, 12]})
+    keys = unit_keys(st)
+    assert len(set(keys)) == 2 and unit_comment_ids(keys) == ["x#1", "a|b"]
+
+
+def test_statements_comment_topics_counts_shares_and_primary():
+    st = pd.DataFrame(
+        {
+            "comment_id": ["a", "a", "a", "b", "b", "c"],
+            "topic_id": pd.array([1, 2, 1, 3, None, None], dtype="Int64"),
+            "score": [0.6, 0.9, 0.7, 0.5, None, None],
+        }
+    )
+    ct = comment_topics_from_statements(st, ["c", "a", "b"])
+    assert ct["comment_id"].tolist() == ["c", "a", "a", "b"]  # comment order kept, primary first
+    a = ct[ct["comment_id"] == "a"].set_index("topic_id")
+    assert a["statements"].to_dict() == {1: 2, 2: 1}
+    assert a["share"].round(3).to_dict() == {1: 0.667, 2: 0.333}
+    assert a["is_primary"].tolist() == [True, False]  # most statements wins over a higher score
+    assert a.loc[1, "score"] == pytest.approx(0.65)
+    b = ct[ct["comment_id"] == "b"].iloc[0]
+    assert (b["topic_id"], b["share"], bool(b["is_primary"])) == (3, 0.5, True)
+    c = ct[ct["comment_id"] == "c"].iloc[0]
+    assert pd.isna(c["topic_id"]) and c["statements"] == 1 and bool(c["is_primary"])
+    assert ct.groupby("comment_id")["is_primary"].sum().eq(1).all()
+
+
+def test_statements_a_comments_only_statement_takes_the_comments_row():
+    from nlp.themes.statements import own_document_rows
+
+    docs = pd.DataFrame({"comment_id": ["a", "b", "c"]})
+    st = pd.DataFrame({"comment_id": ["b", "a", "a", "c"], "statement_index": [0, 0, 1, 0]})
+    assert own_document_rows(st, docs).tolist() == [1, -1, -1, 2]
+
+
+def test_statements_theme_text_masks_services_and_handles_not_generic_codes():
+    from nlp.themes.statements import with_theme_text
+
+    st = pd.DataFrame(
+        {
+            "comment_id": ["a", "b", "c"],
+            "text": ["Northgate Clinic's staff were rude", "Thanks @nhs_help", "Reason unknown"],
+            "text_hash": ["h1", "h2", "h3"],
+        }
+    )
+    out = with_theme_text(st, services=["Northgate Clinic", "Unknown", None])
+    assert out["theme_text"].tolist() == ["staff were rude", "Thanks", "Reason unknown"]
+    assert out["theme_hash"].iloc[2] == "h3" and out["theme_hash"].iloc[0] != "h1"
+    assert out["text"].equals(st["text"])  # the stored text is never masked
