@@ -140,14 +140,16 @@ def worker(job_path: Path) -> None:
 
     from nlp.embedding import load_encoder
     from nlp.language import load_spacy
+    from nlp.themes.statements import own_document_rows
 
     job = json.loads(job_path.read_text())
     frame = pd.read_parquet(job["data"])
     nlp, encoder = load_spacy(), load_encoder()
     units = units_of(frame, job["mode"], nlp)
     doc_emb = cached(encoder, frame["text"].tolist(), Path(job["cache"]))
-    own = units.groupby("comment_id")["statement_index"].transform("size").eq(1).to_numpy()
-    rows = pd.Index([f"d{i}" for i in range(len(frame))]).get_indexer(units["comment_id"])
+    docs = pd.DataFrame({"comment_id": [f"d{i}" for i in range(len(frame))]})
+    rows = own_document_rows(units, docs)  # as the pipeline: a lone statement is its comment
+    own = rows >= 0
     emb = np.empty((len(units), doc_emb.shape[1]), dtype=np.float32)
     emb[own] = doc_emb[rows[own]]
     if (~own).any():

@@ -16,6 +16,7 @@ from nlp.ingest.merge import RunCorpus
 from nlp.themes.edits import apply_edits
 from nlp.themes.params import ThemeSettings
 from nlp.themes.stage import theme_tables
+from nlp.themes.statements import theme_input
 from nlp.themes.tables import ThemeTables
 
 
@@ -45,11 +46,8 @@ def topics_task(*, run: Run, corpus: RunCorpus, embedded: Embedded) -> ThemeTabl
     config, space = run.config, encoder_key(run.config)
     legacy = embedding.LEGACY_SPACE_IDS.get(space)
     embeddings = embedded.statement_matrix
-    statements = embedded.statements  # themes are found in the masked text
     tables = theme_tables(
-        statements=statements.assign(text=statements["theme_text"]).drop(
-            columns=["theme_text", "theme_hash"]
-        ),
+        statements=theme_input(embedded.statements),  # themes are found in the masked text
         embeddings=embeddings,
         previous=corpus.previous["statements"],
         new_ids=set(corpus.new_documents["comment_id"]),

@@ -30,6 +30,7 @@ __all__ = [
     "own_document_rows",
     "split_statements",
     "statement_metrics",
+    "theme_input",
     "unit_comment_ids",
     "unit_keys",
 ]
@@ -122,6 +123,13 @@ def with_theme_text(
         for t, m, h in zip(statements["text"], masked.texts, statements["text_hash"], strict=True)
     ]
     return statements.assign(theme_text=masked.texts, theme_hash=hashes)
+
+
+def theme_input(statements: pd.DataFrame) -> pd.DataFrame:
+    """`with_theme_text` statements as the themes stage reads them: `text` is the masked text."""
+    return statements.assign(text=statements["theme_text"]).drop(
+        columns=["theme_text", "theme_hash"]
+    )
 
 
 def unit_keys(statements: pd.DataFrame) -> np.ndarray:

@@ -106,7 +106,7 @@ def test_statement_themes_services_named_in_every_comment_do_not_become_themes(s
     from sklearn.metrics import normalized_mutual_info_score
 
     from nlp.embedding import embed_texts, load_encoder
-    from nlp.themes.statements import with_theme_text
+    from nlp.themes.statements import theme_input, with_theme_text
 
     rows = []
     for reason, sentences in (("parking", PARKING), ("waiting", WAITING), ("staff", STAFF)):
@@ -120,10 +120,7 @@ def test_statement_themes_services_named_in_every_comment_do_not_become_themes(s
     assert not statements["theme_text"].str.contains("Riverside|Northgate").any()
     encoder = load_encoder()
     emb = embed_texts(encoder, statements["theme_text"].tolist())
-    masked = statements.assign(text=statements["theme_text"])
-    tables = _first_run(
-        masked.drop(columns=["theme_text", "theme_hash"]), emb, spacy_nlp, encoder, 8
-    )
+    tables = _first_run(theme_input(statements), emb, spacy_nlp, encoder, 8)
     primary = tables.comment_topics[tables.comment_topics["is_primary"]].set_index("comment_id")
     got = primary["topic_id"].fillna(-1).reindex(docs["comment_id"]).to_numpy()
     by_reason = normalized_mutual_info_score(docs["reason"], got)
