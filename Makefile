@@ -31,7 +31,7 @@ demo: $(STAMP)
 
 ## Install and run the whole test suite (slow, model-heavy tests included).
 test: $(STAMP)
-	HF_HUB_OFFLINE=1 $(PY) -m pytest
+	HF_HUB_OFFLINE=1 $(PY) -m pytest -n 2 --dist loadfile --no-loadscope-reorder
 
 ## Fast tests only (no torch, sentence-transformers, BERTopic or Prefect flow).
 test-fast: $(STAMP)

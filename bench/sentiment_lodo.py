@@ -635,6 +635,74 @@ def save_mixture_head(domains, directory: Path, scores: dict[str, dict]) -> Path
     return head.save(directory)
 
 
+def compare_finetuned(domains, branch_p, folds_p: dict[str, np.ndarray], label: str) -> None:
+    """Per-class F1 of the shipped branch and of the fine-tuned branches on the same rows, and
+    the gain with a 95 % paired bootstrap interval: the two left-out domains the shipped branch
+    never saw either, and the NHS hold-out (both trained on NHS training rows)."""
+    from sklearn.metrics import f1_score
+
+    print(
+        f"\nShipped branch vs {label}; per-class F1 negative / neutral / positive; "
+        "gain = fine-tuned - shipped, 95 % paired bootstrap"
+    )
+    print("| fold | rows | shipped branch | fine-tuned | gain [95 % CI] |\n|---|---:|---|---|---|")
+    for name in ("tweeteval", "apps", "nhs-holdout"):
+        scored = "nhs" if name == "nhs-holdout" else name
+        rows = scored_rows(domains[scored], name != "nhs-holdout")
+        gold = domains[scored].gold[rows]
+        preds = [
+            margin_labels(p, None) for p in (branch_p(domains[scored])[rows], np.exp(folds_p[name]))
+        ]
+        cells = []
+        for pred in preds:
+            per = f1_score(gold, pred, labels=list(LABELS), average=None)
+            cells.append(f"{macro_f1(gold, pred):.3f} ({' / '.join(f'{f:.2f}' for f in per)})")
+        gain, lo, hi = paired_bootstrap(gold, *preds)
+        print(
+            f"| {name} | {len(rows)} | {cells[0]} | {cells[1]} | "
+            f"{gain:+.3f} [{lo:+.3f}, {hi:+.3f}] |"
+        )
+
+
+def ship_branch(domains, source: Path, directory: Path, scores: dict[str, dict]) -> Path:
+    """Save the all-domain fine-tuned branch (`source`, saved by the nhs-holdout fold) into
+    `directory` with its provenance, licences, label maps and this run's LODO numbers."""
+    from datetime import UTC, datetime
+
+    from nlp import embedding
+    from nlp.sentiment.branch import SentimentBranch
+
+    branch = SentimentBranch.load(source, embedding.SPACE_IDS["minilm"], embedding.STATE_LAYER)
+    rows = branch.metadata.get("trained_on_rows", {})
+    branch.metadata |= {
+        "trained_on": {
+            "nhs": "nhs_patient_feedback_v6.csv",
+            "tweeteval": "tweeteval_sentiment.csv",
+            "apps": "gov_app_reviews.csv",
+        },
+        "trained_on_rows": rows,
+        "label_maps": {
+            "nhs": "Comment sentiment 1,2=positive;3=neutral;4,5=negative",
+            "tweeteval": "label as released",
+            "apps": "review_star_count 1,2=negative;3=neutral;4,5=positive (weak labels)",
+        },
+        "holdout": "NHS rows with crc32(Comment ID) % 5 == 0 excluded",
+        "tweeteval_sample": f"{rows.get('tweeteval', '?')} rows stratified by label (seed 0) "
+        "of the 14,284",
+        "token_states": "torch MiniLM layer-2 states, first 256-token window (bench cache)",
+        "licences": LICENCES,
+        "licence": "CC BY-NC-SA 4.0 derivative (trained on NHS patient feedback, see README); "
+        "also trained on TweetEval (SemEval-2017 Task 4 data: the SemEval task terms and "
+        "Twitter's terms apply) and public Play-store reviews",
+        "base_model": embedding.MODEL_ID,
+        "lodo_macro_f1": {k: {f: round(v, 4) for f, v in s.items()} for k, s in scores.items()},
+        "measured_by": "bench/sentiment_lodo.py --finetune (bench/results/sentiment_lodo.md)",
+        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    branch.metadata.pop("fingerprint", None)
+    return branch.save(directory)
+
+
 def prepared_domains(
     shared: Path, cache: Path, tweets_n: int, with_branch: bool = True
 ) -> dict[str, Domain]:
@@ -663,6 +731,10 @@ def main() -> None:
     ap.add_argument("--save", type=Path, help="also train the mix's head on all and save it")
     ap.add_argument("--tweets", type=int, default=4000, help="TweetEval rows sampled (of 14,284)")
     ap.add_argument("--finetune-cap", type=int, help="at most N training rows per domain")
+    ap.add_argument(
+        "--skip-recipes", action="store_true", help="baselines (+ --finetune) only, no mixes"
+    )
+    ap.add_argument("--ship", type=Path, help="with --finetune: save the all-domain branch there")
     args = ap.parse_args()
     import torch
 
@@ -676,16 +748,12 @@ def main() -> None:
     print(HEADER)
     branch_p = partial(shipped_branch_p, cache=args.cache)
     print_baselines(domains, branch_p)
-    print_recipes(domains, branch_p)
+    if not args.skip_recipes:
+        print_recipes(domains, branch_p)
     if args.finetune:
-        folds_p = {
-            f[0]: finetune_fold(domains, f, settings_of(args), args.finetune_cap, args.cache)
-            for f in folds()
-        }
-        plain, calibrated, margins = score_finetuned(folds_p, domains)
-        label = f"branch fine-tuned on the training domains ({args.epochs} epochs, int8)"
-        print(table_row(label, plain))
-        print(table_row(f"{label} + neutral margin", calibrated, margins))
+        print_finetuned(domains, args, branch_p)
+    if args.skip_recipes:
+        return
     print(
         "\n¹ the shipped branch or head (trained on NHS training rows) takes part: NHS cannot be "
         "left out, so its NHS column is the NHS hold-out (1,194 rows), where a mix's head is "
@@ -701,6 +769,30 @@ def main() -> None:
             ),
         }
         print(f"saved {save_mixture_head(domains, args.save, scores)}")
+
+
+def print_finetuned(domains: dict[str, Domain], args: argparse.Namespace, branch_p) -> None:
+    """The fine-tuned rows, their comparison with the shipped branch and, with --ship, the
+    all-domain branch saved with this run's numbers."""
+    settings = settings_of(args)
+    folds_p = {
+        f[0]: finetune_fold(domains, f, settings, args.finetune_cap, args.cache) for f in folds()
+    }
+    plain, calibrated, margins = score_finetuned(folds_p, domains)
+    cap = f", at most {args.finetune_cap} rows per domain" if args.finetune_cap else ""
+    label = f"branch fine-tuned on the training domains ({args.epochs} epochs{cap}, int8)"
+    print(table_row(label, plain))
+    print(table_row(f"{label} + neutral margin", calibrated, margins), flush=True)
+    compare_finetuned(domains, branch_p, folds_p, label)
+    if args.ship:
+        tag = f"e{settings.epochs}-cap{args.finetune_cap or 'all'}"
+        scores = {
+            "shipped NHS-only branch (nhs = NHS hold-out)": score_fixed(
+                branch_p, domains, nhs_trained=True
+            ),
+            f"this recipe, LODO ({label}; nhs-holdout = this model)": plain,
+        }
+        print(f"saved {ship_branch(domains, args.cache / f'branch-all-{tag}', args.ship, scores)}")
 
 
 def shipped_branch_p(domain: Domain, cache: Path) -> np.ndarray:

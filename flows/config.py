@@ -119,8 +119,10 @@ class TaggingConfig(_Frozen):
     """Pain-point tagging beyond the taxonomy's phrase and pattern rules."""
 
     similarity: bool = Field(
-        False,
-        description="also tag by embedding similarity to the taxonomy's descriptions and examples",
+        True,
+        description="also tag each clause by embedding similarity to the taxonomy's "
+        "descriptions and examples (per-category thresholds from the taxonomy itself; skipped "
+        "when fewer than two categories have examples)",
     )
 
 

@@ -40,3 +40,31 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             red=True,
         )
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+# The full suite runs on two xdist workers, a file at a time (`make test`: -n 2 --dist loadfile
+# --no-loadscope-reorder): files are handed out in collection order, so the longest ones go
+# first and the many short files fill the other worker meanwhile. Order inside a file is kept.
+LONGEST_FIRST = (
+    "reliability/test_determinism.py",
+    "reliability/test_crash_recovery.py",
+    "reliability/test_nightly_reruns.py",
+    "reliability/test_degenerate_corpora.py",
+    "reliability/test_input_combinations.py",
+    "reliability/test_concurrency.py",
+    "flows/test_feedback_pipeline.py",
+    "reliability/test_hostile_text.py",
+    "reliability/test_transient_failures.py",
+    "reliability/test_prefect_server.py",
+)
+
+
+def _rank(item: pytest.Item) -> int:
+    path = item.path.as_posix()
+    return next(
+        (i for i, name in enumerate(LONGEST_FIRST) if path.endswith(name)), len(LONGEST_FIRST)
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    items.sort(key=_rank)  # stable: every file's own order is kept

@@ -13,8 +13,7 @@ from flows.tasks.models import Run
 from nlp import embedding
 from nlp.embedding.stage import Embedded
 from nlp.ingest.merge import RunCorpus
-from nlp.sentiment.selection import SentimentModel
-from nlp.sentiment.stage import comment_sentiment
+from nlp.sentiment.stage import CommentSentiment, StatementOutputs, comment_sentiment
 from nlp.tagging.head import CategoryHead
 from nlp.tagging.stage import TaggedComments, tagged_comments
 from nlp.tagging.taxonomy import Taxonomy
@@ -29,15 +28,23 @@ def tag_task(
 ) -> TaggedComments:
     """Clauses, pain-point tags and comment sentiment of this run's new documents, merged into
     the corpus's earlier ones (an edited comment's rows replace its old ones)."""
+    docs, embeddings = corpus.new_documents, embedded.matrix[corpus.new_rows]
+    sentiment = comment_sentiment(
+        model=run.models.sentiment,
+        text_hashes=docs["text_hash"].tolist(),
+        embeddings=embeddings,
+        branch_log_p=embedded.branch_log_p,
+        comment_ids=docs["comment_id"].tolist(),
+        statements=_statement_outputs(embedded),
+    )
     tagged = _tag_new_documents(
-        docs=corpus.new_documents,
-        embeddings=embedded.matrix[corpus.new_rows],
+        docs=docs,
+        embeddings=embeddings,
         nlp=run.models.nlp,
         taxonomy=run.taxonomy,
         config=run.config,
         encoder=run.models.encoder,
-        sentiment_model=run.models.sentiment,
-        branch_log_p=embedded.branch_log_p,
+        sentiment=sentiment,
     )
     return TaggedComments(
         clauses=corpus.merged("clauses", tagged.clauses),
@@ -54,8 +61,7 @@ def _tag_new_documents(
     taxonomy: Taxonomy,
     config: PipelineConfig,
     encoder: object | None,
-    sentiment_model: SentimentModel,
-    branch_log_p: dict[str, np.ndarray] | None,
+    sentiment: CommentSentiment,
 ) -> TaggedComments:
     logger = get_run_logger()
     encode = None
@@ -70,12 +76,6 @@ def _tag_new_documents(
         CategoryHead.load(config.category_head, encoder_key(config))
         if config.category_head
         else None
-    )
-    sentiment = comment_sentiment(
-        model=sentiment_model,
-        text_hashes=docs["text_hash"].tolist(),
-        embeddings=embeddings,
-        branch_log_p=branch_log_p,
     )
     tagged = tagged_comments(
         documents=docs,
@@ -94,11 +94,26 @@ def _tag_new_documents(
         )
     tags = tagged.pain_points
     logger.info(
-        "tag: %d clauses, %d tags (%d pain points; by method %s); comment sentiment by %s",
+        "tag: %d clauses, %d tags (%d pain points; by method %s); comment sentiment by %s "
+        "(%d comments from their statements)",
         len(tagged.clauses),
         len(tags),
         int(tags["is_pain_point"].sum()),
         tags["method"].value_counts().to_dict(),
         sentiment.method,
+        sentiment.from_statements,
     )
     return tagged
+
+
+def _statement_outputs(embedded: Embedded) -> StatementOutputs | None:
+    """The branch's statement outputs from the embed stage (None when it gave none)."""
+    st = embedded.statements
+    if st is None or not embedded.statement_branch_log_p:
+        return None
+    return StatementOutputs(
+        comment_ids=st["comment_id"].tolist(),
+        hashes=st["theme_hash"].tolist(),
+        lengths=st["text"].str.len().tolist(),
+        log_p=embedded.statement_branch_log_p,
+    )

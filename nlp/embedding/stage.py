@@ -25,6 +25,8 @@ class Embedded:
     # the documents' statements (nlp.themes.statements) and their rows, when embedded too
     statements: pd.DataFrame | None = None
     statement_matrix: np.ndarray | None = None
+    # the branch on statements (statement hash -> log p), for comments labelled from them
+    statement_branch_log_p: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def embedded_documents(

@@ -148,8 +148,18 @@ def redact_pii(
     service encounter keeps names found without a cue: they are public figures ("Ben Carson
     hasn't mastered..."); names after a title, role or cue are still redacted.
 
-    Returns (redacted text, number of redactions) per input, in order.
+    Returns (redacted text, number of redactions) per input, in order. Each distinct text is
+    redacted once (redaction depends on the text alone; nightly corpora repeat short answers).
     """
+    distinct = list(dict.fromkeys(texts))
+    redacted = _redact_distinct(distinct, nlp, batch_size, n_process, keep_public_names)
+    done = dict(zip(distinct, redacted, strict=True))
+    return [done[t] for t in texts]
+
+
+def _redact_distinct(
+    texts: Sequence[str], nlp: Language, batch_size: int, n_process: int, keep_public_names: bool
+) -> list[tuple[str, int]]:
     first = [redact_patterns(t) for t in texts]
     is_ordinary = ordinary_words(nlp)
     names = name_test(nlp)

@@ -7,10 +7,10 @@ Doc as `doc._.comment_vector`: no second model runs. They add spans to
 `doc.spans["pain_points"]` for categories no earlier tagger found there, with `span._.tag_method`
 (`head` / `similarity`; rule spans keep the default `rule`) and `span._.tag_score`. Evidence: a
 head tag covers the comment's only clause, or the whole comment (`span._.whole_comment`); a
-similarity tag covers the clause that matched (clause level, the default: each clause of a
-multi-clause comment is embedded with the run's encoder, one call per batch of Docs; a
-one-clause comment uses its comment vector) or, at comment level, the clause most similar to
-the category the comment matched.
+similarity tag covers the clause that matched (clause level, the default: the clauses of a
+multi-clause comment are embedded with the run's encoder, one call per batch of Docs, when the
+comment comes near a category its rules did not find; a one-clause comment uses its comment
+vector) or, at comment level, the clause most similar to the category the comment matched.
 """
 
 from __future__ import annotations
@@ -126,18 +126,25 @@ class SimilarityTagger(_CommentTagger):
             self._tag_clauses(docs, vectors)
 
     def _tag_clauses(self, docs: list[Doc], vectors: np.ndarray) -> None:
-        """Each clause against the prototypes; a one-clause comment uses its own vector."""
+        """Each clause against the prototypes; a one-clause comment uses its own vector, and a
+        comment that comes nowhere near a category its rules did not find is left as it is
+        (`CategoryPrototypes.worth_clauses`: its clauses are not embedded)."""
         clauses = [split_clauses(doc) for doc in docs]
-        multi = [c.text for cs in clauses if len(cs) > 1 for c in cs]
+        haves = [found(doc) for doc in docs]
+        worth = self.prototypes.worth_clauses(vectors, haves)
+        multi = [
+            c.text for cs, w in zip(clauses, worth, strict=True) if len(cs) > 1 and w for c in cs
+        ]
         encoded = self.encode(multi) if multi else None
         offset = 0
-        for doc, vector, cs in zip(docs, vectors, clauses, strict=True):
+        for doc, vector, cs, have, w in zip(docs, vectors, clauses, haves, worth, strict=True):
+            if len(cs) > 1 and not w:
+                continue
             if len(cs) > 1:
                 rows = encoded[offset : offset + len(cs)]
                 offset += len(cs)
             else:
                 rows = vector[None, :]
-            have = found(doc)
             for clause, tags in zip(cs or [None], self.prototypes.tags(rows), strict=True):
                 for category, cosine in tags:
                     if category not in have:

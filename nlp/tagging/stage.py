@@ -12,7 +12,7 @@ from spacy.language import Language
 from nlp.sentiment.clauses import SentimentScorer
 from nlp.tagging.head import CategoryHead
 from nlp.tagging.pipeline import CommentLabel, build_tagging_pipeline, tag_comments
-from nlp.tagging.similarity import CategoryPrototypes, build_prototypes
+from nlp.tagging.similarity import CategoryPrototypes, build_prototypes, can_calibrate
 from nlp.tagging.taxonomy import Taxonomy
 
 
@@ -39,9 +39,11 @@ def tagged_comments(
     """Tag `documents` (comment_id, text) on the lean tagging pipeline. `embeddings` are their
     rows of the shared encoder pass (the heads and similarity tagging re-use them); `encode`
     (the run's encoder) turns on similarity tagging: it embeds the taxonomy's examples and,
-    for evidence in multi-clause comments, the clauses."""
+    for evidence in multi-clause comments, the clauses. A taxonomy with `examples` in fewer
+    than two categories cannot calibrate a threshold: it is tagged by its rules alone
+    (`prototypes` stays None)."""
     similarity = None
-    if encode is not None and len(documents):
+    if encode is not None and len(documents) and can_calibrate(taxonomy.categories):
         prototypes = build_prototypes(taxonomy.categories, encode)
         similarity = (prototypes, encode)
     tagging_nlp = build_tagging_pipeline(nlp, taxonomy, category_head, similarity)

@@ -160,3 +160,25 @@ def test_pii_names_flow_canary_rows_leave_no_canary(spacy_nlp):
     ]
     out = " ".join(t for t, _ in redact_pii(rows, spacy_nlp))
     assert [c for c in canaries if c in out] == []
+
+
+def test_pii_repeated_texts_are_redacted_once_and_returned_in_order(spacy_nlp):
+    class Counting:  # the real pipeline, counting the texts NER reads
+        def __init__(self, nlp):
+            self.nlp, self.seen = nlp, []
+
+        def __getattr__(self, name):
+            return getattr(self.nlp, name)
+
+        def pipe(self, texts, **kwargs):
+            texts = list(texts)
+            self.seen += texts
+            return self.nlp.pipe(texts, **kwargs)
+
+    named = "I spoke to Siobhan Murphy at the desk"
+    rows = [named, "ok", named, "call 07700 900123", named]
+    counting = Counting(spacy_nlp)
+    out = redact_pii(rows, counting)
+    assert out == [redact_pii([t], spacy_nlp)[0] for t in rows]
+    assert out[0] == out[2] == out[4] and out[0][1] >= 1 and "07700" not in out[3][0]
+    assert len(counting.seen) == 1  # the named text went through NER once, not three times

@@ -260,14 +260,28 @@ def test_pain_points_similarity_tags_exact_evidence_and_not_where_a_rule_found_i
     assert similar["is_pain_point"].all()  # negative comments
 
 
-def test_pain_points_similarity_needs_examples_and_is_off_by_default():
+def test_pain_points_similarity_needs_examples_and_is_on_by_default(spacy_nlp):
     from flows.config import ConfigError, load_config
     from nlp.tagging.similarity import build_prototypes
+    from nlp.tagging.stage import tagged_comments
 
     with pytest.raises(ValueError, match="needs `examples` in at least two"):
         build_prototypes(parse_taxonomy(CUSTOM).categories, _toy_encode)
-    assert load_config(None).tagging.similarity is False
-    assert load_config(None, tagging={"similarity": True}).tagging.similarity is True
+    assert load_config(None).tagging.similarity is True  # bench/results/cold_start.md
+    assert load_config(None, tagging={"similarity": False}).tagging.similarity is False
+    # on by default, so a taxonomy without examples is tagged by its rules, not refused
+    docs = pd.DataFrame({"comment_id": ["x"], "text": ["The car park was full."]})
+    texts = docs["text"].tolist()
+    for text, with_similarity in ((CUSTOM, False), (WITH_EXAMPLES, True)):
+        tagged = tagged_comments(
+            documents=docs,
+            embeddings=_toy_encode(texts),
+            nlp=spacy_nlp,
+            taxonomy=parse_taxonomy(text),
+            encode=_toy_encode,
+        )
+        assert (tagged.prototypes is not None) is with_similarity
+        assert "rule" in set(tagged.pain_points["method"])
     with pytest.raises(ConfigError, match="similar"):
         load_config(None, tagging={"similar": True})
 
@@ -281,15 +295,27 @@ def test_pain_points_default_prototypes_calibrate_on_the_real_encoder():
 
     encoder = embedding.load_encoder()
     tax = parse_taxonomy(default_taxonomy_text())
-    protos = build_prototypes(tax.categories, lambda t: embedding.embed_texts(encoder, t))
+    encode = lambda t: embedding.embed_texts(encoder, t)  # noqa: E731
+    protos = build_prototypes(tax.categories, encode)
     assert 0.3 <= protos.threshold <= 0.6
     assert protos.calibration["loo_top1_accuracy"] > 0.5
-    vectors = embedding.embed_texts(
-        encoder, ["The woman at the front desk could not have been nicer to us"]
-    )
-    [[(category, cosine)]] = protos.tags(vectors)
-    assert category == "staff_attitude" and cosine >= protos.threshold
     assert np.isclose(np.linalg.norm(protos.vectors, axis=1), 1).all()
+    # per-category thresholds: above the single one, each its own
+    assert (protos.thresholds >= protos.threshold).all() and len(set(protos.thresholds)) > 6
+    texts = [
+        "The receptionist was rude and unhelpful to me",
+        "I waited three hours to be seen",
+        "The weather was sunny on Tuesday",
+        "The woman at the front desk could not have been nicer to us",
+    ]
+    tags = protos.tags(encode(texts))
+    assert [t[0][0] if t else None for t in tags[:3]] == ["staff_attitude", "slow_process", None]
+    # an indirect one stays under staff_attitude's background threshold, but the single
+    # leave-one-out threshold (calibration="loo") tags it
+    assert tags[3] == []
+    loo = build_prototypes(tax.categories, encode, calibration="loo")
+    [[(category, cosine)]] = loo.tags(encode(texts[3:]))
+    assert category == "staff_attitude" and cosine >= loo.threshold
 
 
 def test_pain_points_longer_match_of_another_category_wins(tagging_nlp):

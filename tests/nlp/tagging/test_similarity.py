@@ -115,3 +115,81 @@ def test_similarity_clause_level_tags_each_clause_with_its_own_evidence(spacy_nl
         nlp, SentimentScorer(), ["a"], texts[:1], embeddings=fake_encode(texts[:1])
     )
     assert len(tags) <= 1
+
+
+def test_background_thresholds_sit_z_deviations_above_the_other_categories():
+    """Per category: the mean + z * deviation of the other categories' description and example
+    cosines to its prototype, never below the leave-one-out threshold."""
+    tax = parse_taxonomy(TINY)
+    protos = build_prototypes(tax.categories, fake_encode)
+    assert protos.background is not None and protos.z == 3.0
+    texts, owner = [], []
+    for j, c in enumerate(tax.categories):
+        texts += [f"{c.name}. {c.description}", *c.examples]
+        owner += [j] * (1 + len(c.examples))
+    sims = fake_encode(texts) @ protos.vectors.T
+    owner = np.asarray(owner)
+    for j in range(len(tax.categories)):
+        others = sims[owner != j, j]
+        want = max(others.mean() + 3.0 * max(others.std(), 0.02), protos.threshold)
+        assert protos.thresholds[j] == pytest.approx(want, abs=1e-5)
+    assert set(protos.calibration["thresholds"]) == {"food", "staff", "parking"}
+    looser = build_prototypes(tax.categories, fake_encode, z=0.0)
+    assert (looser.thresholds <= protos.thresholds).all()
+    single = build_prototypes(tax.categories, fake_encode, calibration="loo")
+    assert single.background is None and single.threshold == protos.threshold
+    assert (single.thresholds == single.threshold).all()
+    with pytest.raises(ValueError, match="calibration"):
+        build_prototypes(tax.categories, fake_encode, calibration="quantile")
+
+
+def test_background_scale_picks_the_category_a_clause_stands_out_for():
+    """A broad category sits close to everything: a clause a little closer to it than to a
+    narrow one, but far above the narrow one's background, is the narrow category's."""
+    from nlp.tagging.similarity import CategoryPrototypes
+
+    vectors = np.eye(2, dtype=np.float32)  # broad, narrow
+    background = (np.array([0.5, 0.1], np.float32), np.array([0.05, 0.05], np.float32))
+    protos = CategoryPrototypes(("broad", "narrow"), vectors, 0.3, {}, "clause", background)
+    assert protos.thresholds == pytest.approx([0.65, 0.3])  # narrow: the floor
+    rows = np.array([[0.62, 0.55], [0.70, 0.2], [0.2, 0.25]], np.float32)
+    assert protos.tags(rows) == [
+        [("narrow", pytest.approx(0.55))],  # z 9 against 2.4, though 0.62 > 0.55
+        [("broad", pytest.approx(0.70))],  # z 4 against 2: above broad's 0.65
+        [],  # narrow stands out most (z 3) but is under the 0.3 floor
+    ]
+    single = CategoryPrototypes(("broad", "narrow"), vectors, 0.3, {}, "clause")
+    assert [t[0][0] for t in single.tags(rows[:2])] == ["broad", "broad"]  # most similar
+
+
+def test_clauses_are_embedded_only_for_comments_near_a_category_the_rules_missed(spacy_nlp):
+    from dataclasses import replace
+
+    tax = parse_taxonomy(TINY)
+    protos = build_prototypes(tax.categories, fake_encode)
+    seen: list[str] = []
+
+    def counting(texts: list[str]) -> np.ndarray:
+        seen.extend(texts)
+        return fake_encode(texts)
+
+    texts = [
+        "Nothing more to add. Nothing at all.",  # near no category
+        "The menu is short. The cold food is awful.",  # near food, which the rules find
+        "The dinner was awful. Some nurses were lovely.",  # near food and staff, no rule
+    ]
+    ids = ["none", "rule", "near"]
+    nlp = build_tagging_pipeline(spacy_nlp, tax, similarity=(protos, counting))
+    _, tags, _ = tag_comments(nlp, SentimentScorer(), ids, texts, embeddings=fake_encode(texts))
+    assert seen == ["The dinner was awful", "Some nurses were lovely"]
+    similar = tags[tags["method"] == "similarity"]
+    assert set(zip(similar["comment_id"], similar["category"], strict=True)) == {
+        ("near", "food"),
+        ("near", "staff"),
+    }
+    seen.clear()  # the filter off: every multi-clause comment's clauses, the same tags
+    everything = (replace(protos, clause_filter=None), counting)
+    nlp = build_tagging_pipeline(spacy_nlp, tax, similarity=everything)
+    _, again, _ = tag_comments(nlp, SentimentScorer(), ids, texts, embeddings=fake_encode(texts))
+    assert len(seen) == 6
+    assert again.equals(tags)
