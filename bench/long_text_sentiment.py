@@ -6,16 +6,19 @@
 
 Everything goes through the pipeline's own code: statements from `nlp.themes.statements`
 (spaCy senter, contrastive clauses; `theme_text` with @handles masked), the `minilm-onnx`
-encoder and whatever branch is in models/sentiment_branch (int8 under onnxruntime, as a run
-uses it), both through `nlp.embedding.stage.embedded_documents` with the branch's states hook:
-once over the comments (today's label), once over the statements of multi-statement comments
-(the pass the themes stage already makes; the branch's time on it is the extra cost). Outputs
-are cached per branch fingerprint in --cache.
+encoder and the branch in models/sentiment_branch, or --branch DIR (int8 under onnxruntime, as
+a run uses it), both through `nlp.embedding.stage.embedded_documents` with the branch's states
+hook: once over the comments (today's label), once over the statements of multi-statement
+comments (the pass the themes stage already makes; the branch's time on it is the extra cost).
+Outputs are cached per branch fingerprint in --cache.
 
-Domains (../shared/data): government app reviews (stars: 1-2 negative, 3 neutral, 4-5
-positive), TweetEval (a label-stratified sample, seed 0; the short-text check) and the NHS
-hold-out rows (crc32(Comment ID) % 5 == 0, human `Comment sentiment`). The shipped branch was
-trained on the other NHS rows, so NHS is measured on the hold-out only and chooses nothing.
+Domains (../shared/data, rows from bench/sentiment_lodo.py's `labelled_frames`): government app
+reviews (stars: 1-2 negative, 3 neutral, 4-5 positive), TweetEval (a label-stratified sample,
+seed 0; the short-text check) and the NHS hold-out rows (crc32(Comment ID) % 5 == 0, human
+`Comment sentiment`), which no branch trains on, so NHS chooses nothing. The shipped all-domain
+branch trained on all app reviews and on a 4,000-tweet sample that holds this bench's tweets:
+with it, apps and TweetEval are in-sample; `--branch` a LODO fold branch trained without apps
+to measure the rule on reviews the branch has not seen.
 The rule (`nlp.sentiment.statements.StatementRule`) is chosen on the mean macro-F1 of apps and
 TweetEval; each of the two is also scored with the rule the other alone would choose.
 """
@@ -36,7 +39,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from nlp.evaluation import holdout_mask, map_labels, parse_label_map  # noqa: E402
+from bench.sentiment_lodo import labelled_frames  # noqa: E402
 from nlp.sentiment.head import LABELS  # noqa: E402
 from nlp.sentiment.statements import StatementRule, combined_log_probabilities  # noqa: E402
 
@@ -72,27 +75,17 @@ class Scored:
 
 
 def load_domains(shared: Path, tweets_n: int) -> dict[str, tuple[list[str], np.ndarray]]:
-    nhs = pd.read_csv(shared / "nhs_patient_feedback_v6.csv", dtype=str, keep_default_na=False)
-    nhs["gold"] = map_labels(
-        nhs["Comment sentiment"].replace("", pd.NA),
-        parse_label_map("1,2=positive;3=neutral;4,5=negative"),
-    )
-    nhs = nhs[nhs["gold"].notna() & nhs["FFT answer"].str.strip().ne("")]
-    nhs = nhs[holdout_mask(nhs["Comment ID"])]
-    tweets = pd.read_csv(shared / "tweeteval_sentiment.csv", dtype=str, keep_default_na=False)
-    if tweets_n < len(tweets):
-        from sklearn.model_selection import train_test_split
-
-        tweets, _ = train_test_split(
-            tweets, train_size=tweets_n, stratify=tweets["label"], random_state=0
-        )
-        tweets = tweets.sort_values("id")
-    apps = pd.read_csv(shared / "gov_app_reviews.csv", dtype=str, keep_default_na=False)
-    stars = apps["review_star_count"].map(parse_label_map("1,2=negative;3=neutral;4,5=positive"))
+    """App reviews, the TweetEval sample and the NHS hold-out rows as (texts, gold labels), from
+    bench/sentiment_lodo.py's `labelled_frames` (the same rows and label maps as the LODO bench)."""
+    frames = labelled_frames(shared, tweets_n)
+    nhs = frames["nhs"][frames["nhs"]["holdout"]]
     return {
-        "apps": (apps["review"].tolist(), np.asarray(stars, dtype=str)),
-        "tweeteval": (tweets["text"].tolist(), tweets["label"].to_numpy(dtype=str)),
-        "nhs_holdout": (nhs["FFT answer"].tolist(), nhs["gold"].to_numpy(dtype=str)),
+        name: (f["text"].tolist(), f["gold"].to_numpy(dtype=str))
+        for name, f in (
+            ("apps", frames["apps"]),
+            ("tweeteval", frames["tweeteval"]),
+            ("nhs_holdout", nhs),
+        )
     }
 
 
@@ -307,17 +300,14 @@ def rule_table(scored: dict[str, Scored], rules: dict[str, StatementRule]) -> li
     return lines
 
 
-def load_models(onnx_dir: Path):
-    from models import shipped_model
+def load_models(onnx_dir: Path, branch_dir: Path):
     from nlp import embedding
     from nlp.language import load_spacy
     from nlp.sentiment.branch import SentimentBranch
 
     cache = Path.home() / ".cache" / "feedback-mining" / "encoders"
     encoder = embedding.load_encoder("minilm-onnx", cache_dir=cache)
-    branch = SentimentBranch.load(
-        shipped_model("sentiment_branch"), embedding.SPACE_IDS["minilm"], embedding.STATE_LAYER
-    )
+    branch = SentimentBranch.load(branch_dir, embedding.SPACE_IDS["minilm"], embedding.STATE_LAYER)
     branch.use_onnx(onnx_dir)
     return load_spacy(), encoder, branch
 
@@ -328,17 +318,21 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=Path("/tmp/long_text_sentiment"))
     parser.add_argument("--tweets", type=int, default=2000)
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument(
+        "--branch", type=Path, help="a saved branch (default: models/sentiment_branch)"
+    )
     args = parser.parse_args()
     args.cache.mkdir(parents=True, exist_ok=True)
     from models import shipped_model
 
-    meta = json.loads((shipped_model("sentiment_branch") / "metadata.json").read_text())
+    args.branch = args.branch or shipped_model("sentiment_branch")
+    meta = json.loads((args.branch / "metadata.json").read_text())
     fingerprint = meta.get("fingerprint", "unsaved")
     models: list = []
 
     def lazy():
         if not models:
-            models.append(load_models(args.cache / "onnx"))
+            models.append(load_models(args.cache / "onnx", args.branch))
         return models[0]
 
     scored = {
@@ -361,7 +355,8 @@ def main() -> None:
     )[0]
     rules["shipped default"] = StatementRule()
     lines = [
-        f"branch fingerprint `{fingerprint}` (trained on {meta.get('trained_on', '?')}); "
+        f"branch `{args.branch.name}`, fingerprint `{fingerprint}` (trained on "
+        f"{meta.get('trained_on_rows') or meta.get('trained_on', '?')}); "
         f"TweetEval sample {args.tweets}; grid {json.dumps(GRID)}",
         "",
         *rule_table(scored, rules),

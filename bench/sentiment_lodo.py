@@ -2,7 +2,6 @@
 
     export OMP_NUM_THREADS=1
     .venv/bin/python bench/sentiment_lodo.py              # the table (bench/results/)
-    .venv/bin/python bench/sentiment_lodo.py --save models/sentiment_head_multidomain
     .venv/bin/python bench/sentiment_lodo.py --finetune   # + branches fine-tuned on the domains
 
 Domains (../shared/data): NHS patient feedback (human labels 1-2 positive, 3 neutral/mixed, 4-5
@@ -17,7 +16,18 @@ models (and mixes with them) cannot leave NHS out: their NHS column is the NHS h
 MiniLM features (sentence embedding, layer-2 token states: one torch pass, one thread), VADER
 and the shipped branch's outputs are computed once and cached in --cache (first run under load
 ~30 min, then ~8 min). --finetune fine-tunes the shipped branch's recipe on each fold's training
-domains (nlp.sentiment.branch.train_branch; --finetune-fold runs one fold, for parallel runs).
+domains (nlp.sentiment.branch.train_branch; --finetune-fold runs one fold, for parallel runs)
+and compares it with the shipped branch (paired bootstrap); --skip-recipes prints only the
+baselines and the fine-tuned rows; --unseen-tweets N scores both branches on N tweets outside
+the sample; --ship DIR saves the all-domain branch with its provenance and this run's numbers.
+Fold outputs are cached by fold/epochs/cap only: delete them after changing the recipe; the
+shipped branch's outputs are cached per fingerprint.
+
+Since 2026-12-01 models/sentiment_branch is the all-domain branch (trained on NHS training rows,
+TweetEval's 4,000-row sample and all app reviews): the rows labelled "shipped ... NHS only" and
+the mixes with the shipped branch were measured with the NHS-only branch (bce1ead47ac52ad7); a
+rerun now scores the all-domain branch there, in-domain on every column (not LODO). The
+all-domain recipe's LODO numbers are the `--finetune` rows.
 """
 
 from __future__ import annotations
@@ -38,7 +48,6 @@ sys.path.insert(0, str(ROOT))
 
 from nlp.evaluation import holdout_mask, map_labels, parse_label_map  # noqa: E402
 from nlp.sentiment.head import LABELS  # noqa: E402
-from nlp.sentiment.mixture import HEAD_WEIGHT, mixed_log_probabilities  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
 DOMAINS = ("nhs", "tweeteval", "apps")
@@ -46,11 +55,21 @@ LICENCES = {
     "nhs": "nhs_patient_feedback_v6.csv: CC BY-NC-SA 4.0 (Care Opinion / NHS trusts via The "
     "Strategy Unit's pxtextmining)",
     "tweeteval": "tweeteval_sentiment.csv: TweetEval (cardiffnlp/tweeteval, SemEval-2017 Task 4 "
-    "val+test); SemEval-2017 task data and Twitter's terms apply",
-    "apps": "gov_app_reviews.csv: public Play-store reviews (KunalGehlot/Play-store-scraper), "
-    "reviewer names removed; stars as weak labels",
+    "val+test), released without added restrictions; the original SemEval-2017 task data and "
+    "Twitter's terms apply",
+    "apps": "gov_app_reviews.csv: scraped public Play-store reviews of a government public-health "
+    "app (KunalGehlot/Play-store-scraper), reviewer names removed; no other licence stated; "
+    "stars as weak labels",
 }
+LICENCE = (
+    "CC BY-NC-SA 4.0 derivative (trained on NHS patient feedback, CC BY-NC-SA 4.0, see README); "
+    "also trained on TweetEval (released without added restrictions; the SemEval-2017 Task 4 "
+    "data terms and Twitter's terms apply) and on scraped public Play-store reviews "
+    "(KunalGehlot/Play-store-scraper, reviewer names removed, no other licence stated); see "
+    "`licences`"
+)
 MARGINS = np.round(np.arange(0.0, 0.61, 0.05), 2)
+HEAD_WEIGHT = 0.5  # the mix's head weight, chosen by mean LODO macro-F1 among 0.3, 0.5, 0.7
 
 
 @dataclass
@@ -67,9 +86,11 @@ class Domain:
     extra: dict | None = None  # other per-row features (vader, shipped model outputs)
 
 
-def load_domains(shared: Path, tweets_n: int = 4000) -> dict[str, Domain]:
-    """The three domains; TweetEval as a label-stratified sample of `tweets_n` rows (seed 0)
-    to keep the CPU cost down."""
+def labelled_frames(shared: Path, tweets_n: int = 4000) -> dict[str, pd.DataFrame]:
+    """The three labelled domains as frames of `text`, `gold` (str) and `holdout` (the NHS
+    hold-out rows, crc32(Comment ID) % 5 == 0; False elsewhere): NHS rows with a label and a
+    comment, TweetEval as a label-stratified sample of `tweets_n` rows (seed 0, sorted by id)
+    and the app reviews with stars as weak labels. Shared by bench/long_text_sentiment.py."""
     nhs = pd.read_csv(shared / "nhs_patient_feedback_v6.csv", dtype=str, keep_default_na=False)
     nhs["gold"] = map_labels(
         nhs["Comment sentiment"].replace("", pd.NA),
@@ -92,8 +113,24 @@ def load_domains(shared: Path, tweets_n: int = 4000) -> dict[str, Domain]:
         "apps": (apps["review"], stars, np.zeros(len(apps), bool)),
     }
     return {
-        name: Domain(name, text.tolist(), np.asarray(gold, dtype=object).astype(str), hold)
+        name: pd.DataFrame(
+            {
+                "text": text.tolist(),
+                "gold": np.asarray(gold, dtype=object).astype(str),
+                "holdout": np.asarray(hold, dtype=bool),
+            }
+        )
         for name, (text, gold, hold) in out.items()
+    }
+
+
+def load_domains(shared: Path, tweets_n: int = 4000) -> dict[str, Domain]:
+    """The three domains (`labelled_frames`); TweetEval sampled to keep the CPU cost down."""
+    return {
+        name: Domain(
+            name, f["text"].tolist(), f["gold"].to_numpy(dtype=str), f["holdout"].to_numpy()
+        )
+        for name, f in labelled_frames(shared, tweets_n).items()
     }
 
 
@@ -356,9 +393,14 @@ def recipe_probabilities(recipe: Recipe, domains: dict[str, Domain], train, scor
 
 
 def mixed(head_p: np.ndarray, branch_p: np.ndarray, head_weight: float) -> np.ndarray:
-    """Probabilities of the branch mixed with a head (nlp.sentiment.mixture)."""
+    """Probabilities of the branch mixed log-linearly with a head, renormalised:
+    log p = (1 - w) log p_branch + w log p_head (the head weighing w). Bench-only: the mix was
+    measured, never wired into the pipeline."""
+    if not 0.0 <= head_weight <= 1.0:
+        raise ValueError(f"head_weight must be in [0, 1], got {head_weight}")
     branch_log_p = np.log(np.clip(branch_p, 1e-12, None))
-    return np.exp(mixed_log_probabilities(branch_log_p, head_p, head_weight))
+    log_p = (1.0 - head_weight) * branch_log_p + head_weight * np.log(np.clip(head_p, 1e-6, None))
+    return np.exp(log_p - np.logaddexp.reduce(log_p, axis=1, keepdims=True))
 
 
 def inner_margin(recipe: Recipe, domains: dict[str, Domain], train: list[str], mix=None) -> float:
@@ -397,10 +439,18 @@ def vader_probabilities(domain: Domain) -> np.ndarray:
     return np.column_stack([(1 - c) / 2, np.zeros_like(c), (1 + c) / 2])
 
 
+def _fingerprint() -> str:
+    """The shipped branch's fingerprint: keys its cached outputs (a replaced branch recomputes)."""
+    from models import shipped_model
+    from nlp.storage import read_metadata
+
+    return read_metadata(shipped_model("sentiment_branch")).get("fingerprint", "unsaved")
+
+
 def shipped_branch_log_p(domain: Domain, cache: Path) -> np.ndarray:
-    """models/sentiment_branch (NHS-only) on every row, int8 under onnxruntime as a run uses
-    it, cached."""
-    path = cache / f"shipped-branch-{domain.name}-{len(domain.texts)}.npy"
+    """models/sentiment_branch on every row, int8 under onnxruntime as a run uses it, cached
+    per fingerprint."""
+    path = cache / f"shipped-branch-{_fingerprint()}-{domain.name}-{len(domain.texts)}.npy"
     if not path.exists():
         from models import shipped_model
         from nlp import embedding
@@ -418,7 +468,7 @@ def shipped_branch_log_p(domain: Domain, cache: Path) -> np.ndarray:
 def shipped_branch_pooled(domain: Domain, cache: Path, batch_size: int = 64) -> np.ndarray:
     """models/sentiment_branch's pooled representation (the input of its classifier, torch
     fp32) of every row, cached: features for re-fitting only its classifier on all domains."""
-    path = cache / f"shipped-branch-pooled-{domain.name}-{len(domain.texts)}.npy"
+    path = cache / f"shipped-branch-pooled-{_fingerprint()}-{domain.name}-{len(domain.texts)}.npy"
     if not path.exists():
         import torch
 
@@ -489,7 +539,7 @@ def score_fixed_margin(p_of, domains, nhs_trained=False) -> tuple[dict, dict]:
 
 def score_recipe(recipe: Recipe, domains, mix=None) -> tuple[dict, dict, dict]:
     """(argmax macro-F1, margin macro-F1, margin) per fold; with `mix` = (branch_p_of, w) the
-    recipe is the head of a mix with the shipped branch, weighing w (nlp.sentiment.mixture)."""
+    recipe is the head of a mix with the shipped branch, weighing w (`mixed`)."""
     plain, calibrated, margins = {}, {}, {}
     for name, train, scored, left_out in folds(recipe.nhs_trained or mix is not None):
         rows = scored_rows(domains[scored], left_out)
@@ -527,10 +577,24 @@ def paired_bootstrap(gold, a, b, n: int = 1000, seed: int = 0) -> tuple[float, f
     return _codes_f1(g, y) - _codes_f1(g, x), float(lo), float(hi)
 
 
+def comparison_row(name: str, gold: np.ndarray, preds: list[np.ndarray]) -> str:
+    """A markdown row: macro-F1 (per-class F1) of two predictions on the same rows and the
+    second's gain with its 95 % paired bootstrap interval."""
+    from sklearn.metrics import f1_score
+
+    cells = []
+    for pred in preds:
+        per = f1_score(gold, pred, labels=list(LABELS), average=None)
+        cells.append(f"{macro_f1(gold, pred):.3f} ({' / '.join(f'{f:.2f}' for f in per)})")
+    gain, lo, hi = paired_bootstrap(gold, *preds)
+    return (
+        f"| {name} | {len(gold)} | {cells[0]} | {cells[1]} | {gain:+.3f} [{lo:+.3f}, {hi:+.3f}] |"
+    )
+
+
 def compare_to_branch(domains, recipe: Recipe, branch_p, head_weight: float) -> None:
     """Per-class F1 of the shipped branch and of its mix with the head, and the mix's gain
     with a paired bootstrap interval, per fold."""
-    from sklearn.metrics import f1_score
 
     print(
         f"\nShipped branch vs its mix with the head ({recipe.name}, head weight {head_weight}); "
@@ -542,16 +606,8 @@ def compare_to_branch(domains, recipe: Recipe, branch_p, head_weight: float) -> 
         gold = domains[scored].gold[rows]
         branch = branch_p(domains[scored])[rows]
         mix = mixed(recipe_probabilities(recipe, domains, train, scored, rows), branch, head_weight)
-        cells = []
         preds = [margin_labels(p, None) for p in (branch, mix)]
-        for pred in preds:
-            per = f1_score(gold, pred, labels=list(LABELS), average=None)
-            cells.append(f"{macro_f1(gold, pred):.3f} ({' / '.join(f'{f:.2f}' for f in per)})")
-        gain, lo, hi = paired_bootstrap(gold, *preds)
-        print(
-            f"| {name} | {len(rows)} | {cells[0]} | {cells[1]} | "
-            f"{gain:+.3f} [{lo:+.3f}, {hi:+.3f}] |"
-        )
+        print(comparison_row(name, gold, preds))
 
 
 def score_finetuned(log_p: dict[str, np.ndarray], domains) -> tuple[dict, dict, dict]:
@@ -595,51 +651,10 @@ HEADER = (
 )
 
 
-def save_mixture_head(domains, directory: Path, scores: dict[str, dict]) -> Path:
-    """Train the mix's head (RECIPES[0]: class-balanced softmax regression on the embedding,
-    C 0.01, as nlp.sentiment.head.train_head fits it) on the three domains' training rows and
-    save it with its provenance, licences and the LODO numbers measured in this run."""
-    from datetime import UTC, datetime
-
-    from models import shipped_model
-    from nlp import embedding
-    from nlp.sentiment.head import train_head
-    from nlp.storage import read_metadata
-
-    rows = {name: training_rows(d) for name, d in domains.items()}
-    x = np.vstack([domains[n].embedding[r] for n, r in rows.items()])
-    y = np.concatenate([domains[n].gold[r] for n, r in rows.items()]).tolist()
-    branch = read_metadata(shipped_model("sentiment_branch"))
-    head = train_head(
-        x,
-        y,
-        embedding.SPACE_IDS["minilm"],
-        c=RECIPES[0].c,
-        trained_on={n: f"{len(r)} rows" for n, r in rows.items()},
-        label_maps={
-            "nhs": "Comment sentiment 1,2=positive;3=neutral;4,5=negative",
-            "tweeteval": "label as released",
-            "apps": "review_star_count 1,2=negative;3=neutral;4,5=positive (weak labels)",
-        },
-        holdout="NHS rows with crc32(Comment ID) % 5 == 0 excluded",
-        tweeteval_sample="4,000 rows stratified by label (seed 0) of the 14,284",
-        licences=LICENCES,
-        licence="CC BY-NC-SA 4.0 derivative (trained on NHS patient feedback, see README)",
-        class_counts={k: int(y.count(k)) for k in LABELS},
-        use="mix with models/sentiment_branch: nlp.sentiment.mixture.mixed_log_probabilities",
-        mix={"branch_fingerprint": branch.get("fingerprint"), "head_weight": HEAD_WEIGHT},
-        lodo_macro_f1={k: {f: round(v, 4) for f, v in s.items()} for k, s in scores.items()},
-        measured_by="bench/sentiment_lodo.py (bench/results/sentiment_lodo.md)",
-        trained_at=datetime.now(UTC).isoformat(timespec="seconds"),
-    )
-    return head.save(directory)
-
-
 def compare_finetuned(domains, branch_p, folds_p: dict[str, np.ndarray], label: str) -> None:
     """Per-class F1 of the shipped branch and of the fine-tuned branches on the same rows, and
     the gain with a 95 % paired bootstrap interval: the two left-out domains the shipped branch
     never saw either, and the NHS hold-out (both trained on NHS training rows)."""
-    from sklearn.metrics import f1_score
 
     print(
         f"\nShipped branch vs {label}; per-class F1 negative / neutral / positive; "
@@ -653,18 +668,43 @@ def compare_finetuned(domains, branch_p, folds_p: dict[str, np.ndarray], label: 
         preds = [
             margin_labels(p, None) for p in (branch_p(domains[scored])[rows], np.exp(folds_p[name]))
         ]
-        cells = []
-        for pred in preds:
-            per = f1_score(gold, pred, labels=list(LABELS), average=None)
-            cells.append(f"{macro_f1(gold, pred):.3f} ({' / '.join(f'{f:.2f}' for f in per)})")
-        gain, lo, hi = paired_bootstrap(gold, *preds)
-        print(
-            f"| {name} | {len(rows)} | {cells[0]} | {cells[1]} | "
-            f"{gain:+.3f} [{lo:+.3f}, {hi:+.3f}] |"
-        )
+        print(comparison_row(name, gold, preds))
 
 
-def ship_branch(domains, source: Path, directory: Path, scores: dict[str, dict]) -> Path:
+def score_unseen_tweets(shared: Path, cache: Path, n: int, all_domain: Path) -> None:
+    """The shipped NHS-only branch and the all-domain fine-tuned branch (int8) on `n` TweetEval
+    rows outside the 4,000-row sample (label-stratified, seed 1): no model trained on them, but
+    the all-domain branch trained on other tweets, so this is an in-domain number, not LODO."""
+    from sklearn.metrics import f1_score
+    from sklearn.model_selection import train_test_split
+
+    from models import shipped_model
+    from nlp import embedding
+    from nlp.sentiment.branch import SentimentBranch, branch_log_probabilities
+
+    tweets = pd.read_csv(shared / "tweeteval_sentiment.csv", dtype=str, keep_default_na=False)
+    sample, _ = train_test_split(tweets, train_size=4000, stratify=tweets["label"], random_state=0)
+    rest = tweets[~tweets["id"].isin(sample["id"])]
+    rest, _ = train_test_split(rest, train_size=n, stratify=rest["label"], random_state=1)
+    unseen = Domain("unseen-tweets", rest["text"].tolist(), rest["label"].to_numpy(), None)
+    cached_features(unseen, cache)
+    states = [s.astype(np.float32) for s in unseen.states]
+    print(f"\n{n} TweetEval rows outside the 4,000-row sample (of {len(tweets) - 4000}; in-domain)")
+    print("| model | rows | macro-F1 | F1 negative / neutral / positive |\n|---|---:|---:|---|")
+    space, layer = embedding.SPACE_IDS["minilm"], embedding.STATE_LAYER
+    for name, directory in (
+        ("shipped branch (NHS only)", shipped_model("sentiment_branch")),
+        (f"all-domain fine-tuned branch ({all_domain.name})", all_domain),
+    ):
+        branch = SentimentBranch.load(directory, space, layer)
+        branch.use_onnx(cache / "onnx")
+        pred = margin_labels(np.exp(branch_log_probabilities(branch, states)), None)
+        per = f1_score(unseen.gold, pred, labels=list(LABELS), average=None)
+        f1 = macro_f1(unseen.gold, pred)
+        print(f"| {name} | {n} | {f1:.3f} | {' / '.join(f'{f:.2f}' for f in per)} |")
+
+
+def ship_branch(source: Path, directory: Path, scores: dict[str, dict]) -> Path:
     """Save the all-domain fine-tuned branch (`source`, saved by the nhs-holdout fold) into
     `directory` with its provenance, licences, label maps and this run's LODO numbers."""
     from datetime import UTC, datetime
@@ -691,9 +731,7 @@ def ship_branch(domains, source: Path, directory: Path, scores: dict[str, dict])
         "of the 14,284",
         "token_states": "torch MiniLM layer-2 states, first 256-token window (bench cache)",
         "licences": LICENCES,
-        "licence": "CC BY-NC-SA 4.0 derivative (trained on NHS patient feedback, see README); "
-        "also trained on TweetEval (SemEval-2017 Task 4 data: the SemEval task terms and "
-        "Twitter's terms apply) and public Play-store reviews",
+        "licence": LICENCE,
         "base_model": embedding.MODEL_ID,
         "lodo_macro_f1": {k: {f: round(v, 4) for f, v in s.items()} for k, s in scores.items()},
         "measured_by": "bench/sentiment_lodo.py --finetune (bench/results/sentiment_lodo.md)",
@@ -728,11 +766,13 @@ def main() -> None:
     ap.add_argument("--finetune", action="store_true", help="score fine-tuned branches too")
     ap.add_argument("--finetune-fold", help="fine-tune one fold (nhs, tweeteval, apps, all)")
     ap.add_argument("--epochs", type=int, default=3)
-    ap.add_argument("--save", type=Path, help="also train the mix's head on all and save it")
     ap.add_argument("--tweets", type=int, default=4000, help="TweetEval rows sampled (of 14,284)")
     ap.add_argument("--finetune-cap", type=int, help="at most N training rows per domain")
     ap.add_argument(
         "--skip-recipes", action="store_true", help="baselines (+ --finetune) only, no mixes"
+    )
+    ap.add_argument(
+        "--unseen-tweets", type=int, help="with --finetune: score N tweets outside the sample"
     )
     ap.add_argument("--ship", type=Path, help="with --finetune: save the all-domain branch there")
     args = ap.parse_args()
@@ -761,14 +801,6 @@ def main() -> None:
         "has not seen NHS."
     )
     compare_to_branch(domains, RECIPES[0], branch_p, HEAD_WEIGHT)
-    if args.save:
-        scores = {
-            "shipped branch (nhs = NHS hold-out)": score_fixed(branch_p, domains, nhs_trained=True),
-            f"branch x this head, weight {HEAD_WEIGHT} (nhs = head trained without NHS)": (
-                score_recipe(RECIPES[0], domains, (branch_p, HEAD_WEIGHT))[0]
-            ),
-        }
-        print(f"saved {save_mixture_head(domains, args.save, scores)}")
 
 
 def print_finetuned(domains: dict[str, Domain], args: argparse.Namespace, branch_p) -> None:
@@ -784,15 +816,18 @@ def print_finetuned(domains: dict[str, Domain], args: argparse.Namespace, branch
     print(table_row(label, plain))
     print(table_row(f"{label} + neutral margin", calibrated, margins), flush=True)
     compare_finetuned(domains, branch_p, folds_p, label)
+    tag = f"e{settings.epochs}-cap{args.finetune_cap or 'all'}"
+    if args.unseen_tweets:
+        all_domain = args.cache / f"branch-all-{tag}"
+        score_unseen_tweets(args.shared, args.cache, args.unseen_tweets, all_domain)
     if args.ship:
-        tag = f"e{settings.epochs}-cap{args.finetune_cap or 'all'}"
         scores = {
             "shipped NHS-only branch (nhs = NHS hold-out)": score_fixed(
                 branch_p, domains, nhs_trained=True
             ),
             f"this recipe, LODO ({label}; nhs-holdout = this model)": plain,
         }
-        print(f"saved {ship_branch(domains, args.cache / f'branch-all-{tag}', args.ship, scores)}")
+        print(f"saved {ship_branch(args.cache / f'branch-all-{tag}', args.ship, scores)}")
 
 
 def shipped_branch_p(domain: Domain, cache: Path) -> np.ndarray:

@@ -130,6 +130,7 @@ def run_checkout(checkout: Path, work: Path, name: str) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--before", type=Path, required=True, help="worktree of the earlier commit")
+    ap.add_argument("--after", type=Path, default=ROOT, help="the later checkout (this one)")
     ap.add_argument("--n", type=int, default=100_000)
     ap.add_argument("--work", type=Path, default=Path("/tmp/whole_run"))
     ap.add_argument("--only", choices=["before", "after"], help="run one checkout")
@@ -140,7 +141,7 @@ def main() -> None:
         mixed_corpus(args.n).to_csv(corpus, index=False)
     (args.work / "big.yaml").write_text(CONFIG, encoding="utf-8")
     results = {}
-    for name, checkout in (("before", args.before), ("after", ROOT)):
+    for name, checkout in (("before", args.before), ("after", args.after)):
         if args.only in (None, name):
             results[name] = run_checkout(checkout.resolve(), args.work, name)
             (args.work / f"{name}.json").write_text(json.dumps(results[name], default=str))

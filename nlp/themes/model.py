@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 from bertopic import BERTopic
-from hdbscan import HDBSCAN
 from sklearn.feature_extraction.text import CountVectorizer
 from umap import UMAP
 
 from nlp.themes import labels as topic_labels
+from nlp.themes.clustering import BalancedHDBSCAN
 from nlp.themes.params import TopicParams, TopicResult
 from nlp.themes.quality import assignment_metrics, npmi_coherence
 from nlp.themes.registry import centroids_of, nearest_centroid
@@ -117,11 +117,10 @@ def _bertopic(
             random_state=params.seed,
             low_memory=True,
         ),
-        hdbscan_model=HDBSCAN(
+        hdbscan_model=BalancedHDBSCAN(  # eom; leaf when one cluster would hold over 40 %
             min_cluster_size=min_size,
             min_samples=params.min_samples or min(min_size, AUTO_MIN_SAMPLES_CAP),
             metric="euclidean",
-            cluster_selection_method="eom",
             prediction_data=False,
         ),
         vectorizer_model=_vectorizer(params, n_docs, clauses=clauses),

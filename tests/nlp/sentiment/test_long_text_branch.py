@@ -9,9 +9,10 @@ import pytest
 
 pytestmark = pytest.mark.slow
 
-# Opens with effusive praise, then lists complaints: a reader calls it negative. The NHS-only
-# branch (fingerprint bce1ead47ac52ad7) reads the whole comment as neutral (p 0.62, negative
-# 0.11); its statements are mostly negative.
+# Opens with effusive praise, then lists complaints: a reader calls it negative. The shipped
+# all-domain branch (fingerprint 689dc19a0bb1414d) reads the whole comment as positive (p 0.77,
+# negative 0.05; the NHS-only branch before it, neutral 0.61); its statements are mostly
+# negative.
 REVIEW = (
     "Absolutely wonderful, amazing, fantastic staff, I cannot praise the lovely nurses and the "
     "brilliant, kind, caring doctors enough, thank you all so much. "
