@@ -123,8 +123,11 @@ def load_datasets(shared: Path) -> dict[str, list[str]]:
     }
 
 
-def build_corpus(pools: dict[str, list[str]], n: int, seed: int = 7) -> list[str]:
-    """`n` documents resampled from `pools` (see the module docstring for the recipe)."""
+def build_corpus(
+    pools: dict[str, list[str]], n: int, seed: int = 7, sources: list[str] | None = None
+) -> list[str]:
+    """`n` documents resampled from `pools` (see the module docstring for the recipe); the pool
+    each document came from is appended to `sources` when given."""
     rng = np.random.default_rng(seed)
     names = list(pools)
     sizes = np.array([len(pools[k]) for k in names], dtype=float)
@@ -132,6 +135,8 @@ def build_corpus(pools: dict[str, list[str]], n: int, seed: int = 7) -> list[str
     docs = []
     for _ in range(n):
         src = names[rng.choice(len(names), p=sizes / sizes.sum())]
+        if sources is not None:
+            sources.append(src)
         pool = split[src]
         a = pool[rng.integers(len(pool))]
         if rng.random() < 0.3:

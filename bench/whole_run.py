@@ -48,10 +48,9 @@ def mixed_corpus(n: int, seed: int = 7) -> pd.DataFrame:
     pools = load_datasets(SHARED)
     tweets = pd.read_csv(SHARED / "tweeteval_sentiment.csv")["text"].dropna().tolist()
     n_tweets = min(len(tweets), n // 10)
-    texts = build_corpus(pools, n - n_tweets, seed=seed) + tweets[:n_tweets]
-    share = np.array([len(v) for v in pools.values()], dtype=float)
+    services: list[str] = []
+    texts = build_corpus(pools, n - n_tweets, seed=seed, sources=services) + tweets[:n_tweets]
     rng = np.random.default_rng(seed)
-    services = list(rng.choice(list(pools), size=n - n_tweets, p=share / share.sum()))
     days = pd.to_datetime("2024-01-01") + pd.to_timedelta(rng.integers(0, 366, n), "D")
     return pd.DataFrame(
         {
