@@ -155,10 +155,11 @@ def build_prototypes(
     if calibration == "loo":
         return CategoryPrototypes(ids, protos, threshold, report, level)
     background = background_scale(protos, vectors, owner_arr)
-    cuts = np.maximum(background[0] + z * background[1], threshold)
     report = {**report, "calibration": f"background, z={z:g}, floor {threshold:.2f}"}
+    prototypes = CategoryPrototypes(ids, protos, threshold, report, level, background, z)
+    cuts = prototypes.thresholds
     report["thresholds"] = {i: round(float(t), 3) for i, t in zip(ids, cuts, strict=True)}
-    return CategoryPrototypes(ids, protos, threshold, report, level, background, z)
+    return prototypes
 
 
 def background_scale(
