@@ -7,7 +7,6 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
-import spacy
 from spacy.language import Language
 from spacy.tokens import Doc
 
@@ -16,6 +15,7 @@ from nlp.sentiment.clauses import (
     Clause,
     SentimentScorer,
     parse_comments,
+    sentence_pipeline,
     sentiment_label,
     split_clauses,
 )
@@ -46,12 +46,7 @@ def build_tagging_pipeline(
     NER: the same sentences as the full pipeline, four times faster."""
     if "lemmatizer" not in nlp.pipe_names:
         raise ValueError(f"spaCy pipeline {nlp.meta.get('name')!r} has no lemmatizer tables")
-    tagging = spacy.blank(nlp.lang, vocab=nlp.vocab)
-    tagging.tokenizer = nlp.tokenizer
-    if "senter" in nlp.component_names:
-        tagging.add_pipe("senter", source=nlp)
-    else:  # a pipeline without a sentence recogniser: punctuation rules
-        tagging.add_pipe("sentencizer")
+    tagging = sentence_pipeline(nlp)
     lemmatizer = tagging.add_pipe("context_free_lemmatizer")
     lemmatizer.set_tables(nlp.get_pipe("lemmatizer").lookups)
     tagging.add_pipe(
@@ -96,17 +91,20 @@ def tag_comments(
     """
     if embeddings is not None and len(embeddings) != len(texts):
         raise ValueError(f"{len(embeddings)} embeddings for {len(texts)} texts")
-    inputs: Sequence[str] | list[Doc] = texts
+    rows = _distinct_rows(texts, embeddings)  # a repeated comment is parsed and tagged once
+    inputs: list[str] | list[Doc] = [texts[i] for i in sorted(set(rows))]
     if embeddings is not None:
-        inputs = [nlp.make_doc(text) for text in texts]
-        for doc, vector in zip(inputs, embeddings, strict=True):
-            doc._.comment_vector = vector
-    clause_rows, tag_rows, sent_rows = [], [], []
-    docs = parse_comments(nlp, inputs, batch_size)
-    for i, (cid, doc) in enumerate(zip(comment_ids, docs, strict=True)):
+        inputs = [nlp.make_doc(text) for text in inputs]
+        for doc, i in zip(inputs, sorted(set(rows)), strict=True):
+            doc._.comment_vector = embeddings[i]
+    parsed = {}
+    for i, doc in zip(sorted(set(rows)), parse_comments(nlp, inputs, batch_size), strict=True):
         clauses = split_clauses(doc)
-        scores = [scorer.score(c.text) for c in clauses]
-        label, score = _comment_label(i, doc, clauses, scores, scorer, comment_sentiment)
+        parsed[i] = (doc.text, clauses, [scorer.score(c.text) for c in clauses], _spans(doc))
+    clause_rows, tag_rows, sent_rows = [], [], []
+    for i, cid in enumerate(comment_ids):
+        text, clauses, scores, spans = parsed[rows[i]]
+        label, score = _comment_label(i, text, clauses, scores, scorer, comment_sentiment)
         sent_rows.append({"comment_id": cid, "label": label, "score": score})
         labels = [sentiment_label(s) for s in scores]
         if comment_sentiment is not None and len(clauses) == 1:
@@ -114,7 +112,7 @@ def tag_comments(
             # far better than the lexicon does (NHS hold-out macro-F1 0.78 against 0.49).
             scores, labels = [score], [label]
         clause_rows += _clause_rows(cid, clauses, scores, labels)
-        tag_rows += _tag_rows(cid, doc, clauses, labels, label)
+        tag_rows += _tag_rows(cid, spans, clauses, labels, label)
     return (
         conform(pd.DataFrame(clause_rows), "clauses"),
         conform(pd.DataFrame(tag_rows), "pain_points"),
@@ -122,12 +120,39 @@ def tag_comments(
     )
 
 
-def _comment_label(i, doc, clauses, scores, scorer, comment_sentiment) -> tuple[str, float]:
+def _distinct_rows(texts: Sequence[str], embeddings: np.ndarray | None) -> list[int]:
+    """For each row, the first row with the same text (and the same embedding, if given)."""
+    first: dict = {}
+    if embeddings is None:
+        return [first.setdefault(text, i) for i, text in enumerate(texts)]
+    return [
+        first.setdefault((t, v.tobytes()), i)
+        for i, (t, v) in enumerate(zip(texts, embeddings, strict=True))
+    ]
+
+
+def _spans(doc: Doc) -> list[tuple]:
+    """The taggers' spans of `doc`: (category, start, end, evidence, score, method, whole)."""
+    return [
+        (
+            s.label_,
+            s.start_char,
+            s.end_char,
+            s.text,
+            s._.tag_score,
+            s._.tag_method,
+            s._.whole_comment,
+        )
+        for s in doc.spans[SPAN_KEY]
+    ]
+
+
+def _comment_label(i, text, clauses, scores, scorer, comment_sentiment) -> tuple[str, float]:
     """The comment's label and score: given in advance, from the labeller, or the lexicon's."""
     if comment_sentiment is None:
-        return scorer.comment_sentiment(doc.text, scores)
+        return scorer.comment_sentiment(text, scores)
     if callable(comment_sentiment):
-        return comment_sentiment(i, doc.text, clauses, scores)
+        return comment_sentiment(i, text, clauses, scores)
     return comment_sentiment[0][i], float(comment_sentiment[1][i])
 
 
@@ -145,22 +170,22 @@ def _clause_rows(cid: str, clauses: list[Clause], scores, labels) -> list[dict]:
     ]
 
 
-def _tag_rows(cid: str, doc: Doc, clauses: list[Clause], labels, label: str) -> list[dict]:
+def _tag_rows(cid: str, spans: list[tuple], clauses: list[Clause], labels, label: str) -> list:
     rows = []
-    for span in doc.spans[SPAN_KEY]:
-        idx = None if span._.whole_comment else _clause_of(clauses, span.start_char)
+    for category, start, end, evidence, score, method, whole in spans:
+        idx = None if whole else _clause_of(clauses, start)
         clause_label = labels[idx] if idx is not None else label
         rows.append(
             {
                 "comment_id": cid,
                 "clause_index": idx,
-                "category": span.label_,
-                "start": span.start_char,
-                "end": span.end_char,
-                "evidence": span.text,
-                "score": span._.tag_score,
+                "category": category,
+                "start": start,
+                "end": end,
+                "evidence": evidence,
+                "score": score,
                 "is_pain_point": _is_pain(clause_label, label),
-                "method": span._.tag_method,
+                "method": method,
             }
         )
     return rows

@@ -15,12 +15,12 @@ import numpy as np
 import pandas as pd
 from bertopic import BERTopic
 from sklearn.feature_extraction.text import CountVectorizer
-from umap import UMAP
 
 from nlp.themes import labels as topic_labels
 from nlp.themes.clustering import BalancedHDBSCAN
 from nlp.themes.params import TopicParams, TopicResult
 from nlp.themes.quality import assignment_metrics, npmi_coherence
+from nlp.themes.reduction import ExactKnnUMAP
 from nlp.themes.registry import centroids_of, nearest_centroid
 from nlp.themes.vocabulary import STOP_WORDS, topic_label
 
@@ -109,7 +109,7 @@ def _bertopic(
     """An unfitted BERTopic with seeded UMAP, HDBSCAN sized to the corpus and our vectoriser."""
     min_size = params.min_topic_size or default_min_topic_size(n_docs)
     return BERTopic(
-        umap_model=UMAP(
+        umap_model=ExactKnnUMAP(
             n_neighbors=min(params.n_neighbors, n_docs - 1),
             n_components=params.n_components,
             min_dist=0.0,

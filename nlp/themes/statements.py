@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from nlp.ingest.cleaning import text_hash
-from nlp.sentiment.clauses import parse_comments, split_clauses
+from nlp.sentiment.clauses import parse_comments, sentence_pipeline, split_clauses
 from nlp.themes.edit_ops import comment_topics_from_statements
 
 if TYPE_CHECKING:
@@ -42,9 +42,14 @@ def split_statements(nlp: Language, documents: pd.DataFrame) -> pd.DataFrame:
     """The statements of `documents` (comment_id, text), in document order: comment_id,
     statement_index, start, end, text (exactly `text[start:end]`) and text_hash."""
     ids, texts = documents["comment_id"].tolist(), documents["text"].tolist()
+    distinct = list(dict.fromkeys(texts))  # a repeated text is parsed once
+    docs = parse_comments(sentence_pipeline(nlp), distinct)
+    spans_of = {
+        t: [(c.start, c.end) for c in split_clauses(d)] for t, d in zip(distinct, docs, strict=True)
+    }
     rows: list[tuple] = []
-    for cid, text, doc in zip(ids, texts, parse_comments(nlp, texts), strict=True):
-        spans = [(c.start, c.end) for c in split_clauses(doc)]
+    for cid, text in zip(ids, texts, strict=True):
+        spans = spans_of[text]
         if not spans and text.strip():  # no clause with a letter or digit: the text itself
             spans = [(0, len(text))]
         for index, (start, end) in enumerate(spans):

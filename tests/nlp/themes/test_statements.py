@@ -7,6 +7,8 @@ import pandas as pd
 import pytest
 
 from nlp.schemas import conform
+from nlp.sentiment.clauses import parse_comments, split_clauses
+from nlp.themes import statements
 from nlp.themes.statements import (
     comment_topics_from_statements,
     corpus_statements,
@@ -116,3 +118,27 @@ def test_statements_theme_text_masks_services_and_handles_not_generic_codes():
     assert out["theme_text"].tolist() == ["staff were rude", "Thanks", "Reason unknown"]
     assert out["theme_hash"].iloc[2] == "h3" and out["theme_hash"].iloc[0] != "h1"
     assert out["text"].equals(st["text"])  # the stored text is never masked
+
+
+def test_statements_a_repeated_text_is_parsed_once_and_split_like_the_full_pipeline(
+    nlp, monkeypatch
+):
+    texts = [MULTI, "Staff rude. Parking fine, however the signs are poor.", MULTI, "Thank you"]
+    docs = _docs({f"r{i}": t for i, t in enumerate(texts)})
+    parsed: list[str] = []
+
+    def counting(pipeline, batch, *args):
+        parsed.extend(batch := list(batch))
+        return parse_comments(pipeline, batch, *args)
+
+    monkeypatch.setattr(statements, "parse_comments", counting)
+    st = split_statements(nlp, docs)
+    assert parsed == [MULTI, texts[1], "Thank you"]  # the repeat is not parsed again
+    columns = ["statement_index", "start", "end", "text"]
+    r0, r2 = st[st["comment_id"] == "r0"], st[st["comment_id"] == "r2"]
+    assert r0[columns].reset_index(drop=True).equals(r2[columns].reset_index(drop=True))
+    # the lean sentence pipeline gives the full pipeline's clauses (parser off, senter on)
+    full = [[(c.start, c.end) for c in split_clauses(d)] for d in parse_comments(nlp, texts)]
+    groups = st.groupby("comment_id", sort=False)
+    lean = [list(zip(g["start"], g["end"], strict=True)) for _, g in groups]
+    assert lean == full
