@@ -479,9 +479,11 @@ def shipped_branch_pooled(domain: Domain, cache: Path, batch_size: int = 64) -> 
         branch = SentimentBranch.load(
             shipped_model("sentiment_branch"), embedding.SPACE_IDS["minilm"], embedding.STATE_LAYER
         )
-        pooled = np.zeros((len(domain.texts), branch.module.classifier.in_features), np.float32)
+        pooled = np.zeros(
+            (len(domain.texts), branch.torch_module().classifier.in_features), np.float32
+        )
         keep = []
-        hook = branch.module.classifier.register_forward_hook(
+        hook = branch.torch_module().classifier.register_forward_hook(
             lambda _m, inputs, _out: keep.append(inputs[0].numpy())
         )
         order = np.argsort([len(s) for s in domain.states], kind="stable")
@@ -489,7 +491,7 @@ def shipped_branch_pooled(domain: Domain, cache: Path, batch_size: int = 64) -> 
             for start in range(0, len(order), batch_size):
                 rows = order[start : start + batch_size]
                 x, mask = _pad([domain.states[i].astype(np.float32) for i in rows])
-                branch.module(torch.from_numpy(x), torch.from_numpy(mask))
+                branch.torch_module()(torch.from_numpy(x), torch.from_numpy(mask))
                 pooled[rows] = keep.pop()
         hook.remove()
         np.save(path, pooled)

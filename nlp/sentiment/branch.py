@@ -74,11 +74,29 @@ def _module(config: dict, n_layers: int):
     return Branch()
 
 
+@dataclass(frozen=True)
+class _Deferred:
+    """A saved branch's torch module, built when first needed: a run whose ONNX export is
+    already cached never imports transformers' BERT layers (several seconds a run)."""
+
+    tensors: dict
+    meta: dict
+
+    def build(self):
+        torch = _torch()
+        module = _module(self.meta["bert_config"], self.meta["n_layers"])
+        names = set(module.state_dict())
+        weights = {k: torch.from_numpy(v.astype(np.float32)) for k, v in self.tensors.items()}
+        module.load_state_dict({k: v for k, v in weights.items() if k in names})
+        module.eval()
+        return module
+
+
 @dataclass
 class SentimentBranch:
     """Fine-tuned top layers + classifier over the encoder's layer-`from_layer` token states."""
 
-    module: object  # torch.nn.Module (torch is imported lazily)
+    module: object  # torch.nn.Module, or a _Deferred one (`load`): built on first use
     encoder: str  # embedding space id the states come from (nlp.embedding.SPACE_IDS)
     from_layer: int
     metadata: dict = field(default_factory=dict)
@@ -93,9 +111,10 @@ class SentimentBranch:
             logits = logits.astype(np.float64)
             return logits - np.logaddexp.reduce(logits, axis=1, keepdims=True)
         torch = _torch()
-        self.module.eval()
+        module = self.torch_module()
+        module.eval()
         with torch.no_grad():
-            logits = self.module(torch.from_numpy(states), torch.from_numpy(mask))
+            logits = module(torch.from_numpy(states), torch.from_numpy(mask))
             return torch.log_softmax(logits, dim=-1).numpy().astype(np.float64)
 
     def use_onnx(self, cache_dir: Path, int8: bool = True) -> Path:
@@ -107,18 +126,18 @@ class SentimentBranch:
 
         from nlp.embedding import quantize_matmuls
 
-        torch = _torch()
         target = Path(cache_dir) / self.cache_key
         model = target / "branch.onnx"
         if not model.exists():
+            torch, module = _torch(), self.torch_module()
             with storage.atomic_directory(target) as tmp:
-                hidden = self.module.classifier.in_features
+                hidden = module.classifier.in_features
                 example = (torch.zeros(2, 5, hidden), torch.ones(2, 5, dtype=torch.long))
-                self.module.eval()
+                module.eval()
                 with torch.no_grad(), warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     storage.export_onnx(
-                        self.module,
+                        module,
                         example,
                         tmp / "branch.onnx",
                         input_names=["states", "mask"],
@@ -143,6 +162,12 @@ class SentimentBranch:
         self.session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
         return model
 
+    def torch_module(self):
+        """The branch as a torch module, built now if `load` deferred it."""
+        if isinstance(self.module, _Deferred):
+            self.module = self.module.build()
+        return self.module
+
     def collector(self) -> BranchCollector:
         return BranchCollector(self)
 
@@ -165,7 +190,7 @@ class SentimentBranch:
         """model.safetensors + metadata.json (with the tensors' fingerprint) into `directory`,
         atomically (`nlp.storage.save_head`)."""
         tensors = {}
-        for name, value in self.module.state_dict().items():
+        for name, value in self.torch_module().state_dict().items():
             array = value.detach().numpy()
             tensors[name] = array.astype(np.float16 if name.startswith("layers.") else np.float32)
         meta = {**self.metadata, "encoder": self.encoder, "from_layer": self.from_layer}
@@ -181,19 +206,19 @@ class SentimentBranch:
     @classmethod
     def load(cls, directory: Path, encoder: str, state_layer: int) -> SentimentBranch:
         """Load a saved branch; refuses pickle, another encoder's branch, another state layer."""
-        torch = _torch()
         tensors, meta = load_head(directory, encoder)
         if meta.get("from_layer") != state_layer:
             raise ValueError(
                 f"{directory}: branch reads layer {meta.get('from_layer')} states, the encoder "
                 f"exports layer {state_layer}; retrain it with scripts/train_sentiment_branch.py"
             )
-        module = _module(meta["bert_config"], meta["n_layers"])
-        names = set(module.state_dict())
-        weights = {k: torch.from_numpy(v.astype(np.float32)) for k, v in tensors.items()}
-        module.load_state_dict({k: v for k, v in weights.items() if k in names})
-        module.eval()
-        return cls(module, meta["encoder"], meta["from_layer"], meta, Stack.load(tensors, meta))
+        return cls(
+            _Deferred(tensors, meta),
+            meta["encoder"],
+            meta["from_layer"],
+            meta,
+            Stack.load(tensors, meta),
+        )
 
 
 class BranchCollector:

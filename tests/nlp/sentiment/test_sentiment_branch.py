@@ -114,6 +114,26 @@ def test_onnx_branch_gives_the_torch_branch_outputs_and_int8_its_labels(trained,
         trained.session = None
 
 
+def test_loaded_branch_builds_its_torch_module_only_when_an_export_needs_it(trained, tmp_path):
+    from nlp.sentiment.branch import _Deferred
+
+    out = trained.save(tmp_path / "branch")
+    states, _ = _states(30, seed=4)
+    first = SentimentBranch.load(out, "enc-x", 3)
+    assert isinstance(first.module, _Deferred)  # nothing built at load
+    first.use_onnx(tmp_path / "cache")  # no export yet: the module is built and exported
+    assert not isinstance(first.module, _Deferred)
+    again = SentimentBranch.load(out, "enc-x", 3)
+    again.use_onnx(tmp_path / "cache")  # the cached export: no torch module, no transformers
+    assert isinstance(again.module, _Deferred)
+    expected = branch_log_probabilities(first, states)
+    np.testing.assert_allclose(branch_log_probabilities(again, states), expected, atol=1e-9)
+    again.session = None  # the torch path builds it on first use
+    torch_p = branch_log_probabilities(again, states)
+    assert not isinstance(again.module, _Deferred)
+    assert (torch_p.argmax(1) == expected.argmax(1)).mean() >= 0.9
+
+
 def test_collector_averages_a_texts_chunks_and_renormalises(trained):
     states, _ = _states(3, seed=4)
     collector = trained.collector()
