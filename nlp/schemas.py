@@ -189,6 +189,7 @@ TABLES: dict[str, dict[str, str]] = {
         "unassigned_comment_share": FLOAT,  # comments none of whose statements has a theme
         "multi_theme_share": FLOAT,  # comments with 2+ themes
         "stability_method": STR,
+        "cluster_selection": STR,  # HDBSCAN's: eom, or leaf when one cluster held over 40 %
         "npmi": FLOAT,
         "topic_diversity": FLOAT,
         "stability_ari": FLOAT,

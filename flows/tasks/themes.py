@@ -100,9 +100,11 @@ def _log(tables: ThemeTables) -> None:
     result = tables.result
     if len(result.topics):
         logger.info(
-            "topics: %d topics (%d named by guided themes), %.1f%% unassigned; registry %s",
+            "topics: %d topics (%d named by guided themes, %s cluster selection), %.1f%% "
+            "unassigned; registry %s",
             result.metrics["n_topics"],
             counts["guided_named"],
+            result.metrics.get("cluster_selection", "eom"),
             100 * result.metrics["unassigned_share"],
             tables.registry.topics["status"].value_counts().to_dict(),
         )

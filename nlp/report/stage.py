@@ -81,6 +81,7 @@ def _summary_row(facts, tables, metrics, topics_skipped, thresholds) -> dict:
         **summary.theme_counts(tables),
         "unassigned_share": metrics.get("unassigned_share"),  # of statements
         "stability_method": metrics.get("stability_method"),
+        "cluster_selection": metrics.get("cluster_selection"),
         "npmi": metrics.get("npmi"),
         "topic_diversity": metrics.get("topic_diversity"),
         "stability_ari": metrics.get("stability_ari"),

@@ -84,6 +84,8 @@ def fit_topics(
         topics = _reduce_outliers(model, fit_docs, topics, embeddings, params, clauses=clauses)
     result = _result(model, fit_docs, embeddings, topics, params)
     result.model = model
+    # eom, or leaf; None when BERTopic clustered nothing itself (every unit zero-shot)
+    result.metrics["cluster_selection"] = getattr(model.hdbscan_model, "selection", None)
     if groups is not None and len(result.topics):
         words = [w.split(", ") for w in result.topics["top_words"]]
         result.metrics["npmi"] = npmi_coherence(grouped_docs(fit_docs, groups), words)

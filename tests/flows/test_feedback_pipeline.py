@@ -200,6 +200,7 @@ def test_feedback_pipeline_trends_cover_dated_comments_per_service(runs):
     )
     summary = _table(out, "run_summary", "run1").iloc[0]
     assert summary["emerging_themes"] >= 0
+    assert summary["cluster_selection"] in ("eom", "leaf")  # run1 fits the themes
 
 
 def test_feedback_pipeline_joins_do_not_multiply_rows(runs):

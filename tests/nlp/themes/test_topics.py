@@ -59,5 +59,6 @@ def test_topics_fit_real_comments_is_deterministic():
     a = fit_topics(texts, emb, TopicParams(seed=3))
     b = fit_topics(texts, emb, TopicParams(seed=3))
     assert a.metrics["n_topics"] >= 2 and a.metrics["unassigned_share"] < 0.5
+    assert a.metrics["cluster_selection"] in ("eom", "leaf")
     np.testing.assert_array_equal(a.assignments, b.assignments)
     assert list(a.topics["label"]) == list(b.topics["label"])
