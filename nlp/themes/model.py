@@ -20,7 +20,7 @@ from nlp.themes import labels as topic_labels
 from nlp.themes.clustering import BalancedHDBSCAN
 from nlp.themes.params import TopicParams, TopicResult
 from nlp.themes.quality import assignment_metrics, npmi_coherence
-from nlp.themes.reduction import ExactKnnUMAP
+from nlp.themes.reduction import CachedUMAP
 from nlp.themes.registry import centroids_of, nearest_centroid
 from nlp.themes.vocabulary import STOP_WORDS, topic_label
 
@@ -111,7 +111,7 @@ def _bertopic(
     """An unfitted BERTopic with seeded UMAP, HDBSCAN sized to the corpus and our vectoriser."""
     min_size = params.min_topic_size or default_min_topic_size(n_docs)
     return BERTopic(
-        umap_model=ExactKnnUMAP(
+        umap_model=CachedUMAP(
             n_neighbors=min(params.n_neighbors, n_docs - 1),
             n_components=params.n_components,
             min_dist=0.0,

@@ -1,22 +1,19 @@
-"""UMAP with exact nearest neighbours.
+"""UMAP whose numba kernels are cached on disk.
 
-From 4,096 points UMAP finds each point's neighbours with NN-descent (pynndescent), whose
-numba kernels are compiled again in every new process: about 50 s of a nightly run's topic
-stage on 2 cores, for a 5,000-statement fit whose neighbours one blocked matrix product finds
-exactly in about a second. `ExactKnnUMAP` hands UMAP those exact cosine neighbours
-(`precomputed_knn`); below 4,096 points UMAP's own path is already exact and is left alone.
-Exact neighbours are at least as good as NN-descent's approximate ones; the layout that
-follows (fuzzy simplicial set, seeded optimisation) is UMAP's own.
+UMAP (umap-learn) and its neighbour search (pynndescent, from 4,096 points) compile their numba
+kernels again in every new process: on 2 cores about 15 s for UMAP's own kernels and up to a
+minute for NN-descent, in every nightly run and every CLI run of the test suite. umap-learn
+marks one kernel `cache=True`. `enable_numba_cache` turns on numba's own on-disk cache (what
+`cache=True` does) for every module-level kernel of both packages, so a run after the first
+loads them instead of compiling. The results are the same code's: cached machine code is keyed
+by the source file and the CPU. Kernels numba cannot cache (built per call, e.g. around a
+distance function) are compiled as before. The cache goes where numba puts it (the package's
+`__pycache__`, else the user's cache directory, or NUMBA_CACHE_DIR).
 
-UMAP's other numba kernels (the fuzzy simplicial set, the layout optimiser) are compiled in
-every new process too, about 15 s more; `enable_numba_cache` turns on numba's own on-disk cache
-for them (what `cache=True` does, which umap-learn sets on one kernel only), so a run after the
-first loads them instead. The cache goes where numba puts it (the package's `__pycache__`, else
-the user's cache directory, or NUMBA_CACHE_DIR) and is keyed by source file and CPU.
-
-The fitted model cannot `transform` new points (no search index is kept); the themes stage
-never asks it to: documents outside the fit sample go to the nearest topic centroid, and
-BERTopic's `transform` of the fitted points themselves is answered from the fit.
+Measured (bench/results/run_cost.md): a 6,000-point UMAP fit in a new process 26.0 s -> 14.8 s;
+NN-descent on 6,000 statements 67 s -> 29 s. Exact neighbours (no NN-descent at all) were
+faster still but changed the themes: NHS NMI with the human labels 0.344 -> 0.330 over seeds
+(`bench/exact_knn.py`), so they are not used.
 """
 
 from __future__ import annotations
@@ -24,21 +21,33 @@ from __future__ import annotations
 import importlib
 import warnings
 
-import numpy as np
 from numba.core.caching import NullCache
 from numba.core.dispatcher import Dispatcher
 from umap import UMAP
 
-APPROXIMATE_FROM = 4096  # UMAP's own switch from exact distances to NN-descent
-BLOCK_ROWS = 2048  # rows of the similarity matrix held at once (BLOCK_ROWS x n floats)
-UMAP_MODULES = ("umap.umap_", "umap.layouts", "umap.utils", "umap.spectral", "umap.distances")
+# the modules whose kernels a fit compiles (not umap's optional plot / parametric extras)
+MODULES = (
+    "umap.umap_",
+    "umap.layouts",
+    "umap.utils",
+    "umap.spectral",
+    "umap.distances",
+    "umap.sparse",
+    "pynndescent.pynndescent_",
+    "pynndescent.distances",
+    "pynndescent.utils",
+    "pynndescent.rp_trees",
+    "pynndescent.graph_utils",
+    "pynndescent.sparse",
+    "pynndescent.sparse_nndescent",
+)
 
 
 def enable_numba_cache() -> int:
-    """Turn on numba's on-disk cache for every module-level kernel of UMAP that has none yet;
-    how many were turned on (0 the second time)."""
+    """Turn on numba's on-disk cache for every module-level kernel of umap-learn and
+    pynndescent that has none; how many were turned on (0 the second time)."""
     turned = 0
-    for name in UMAP_MODULES:
+    for name in MODULES:
         for obj in vars(importlib.import_module(name)).values():
             if isinstance(obj, Dispatcher) and isinstance(obj._cache, NullCache):
                 obj.enable_caching()
@@ -46,42 +55,11 @@ def enable_numba_cache() -> int:
     return turned
 
 
-def exact_cosine_knn(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's `k` nearest rows by cosine distance, itself first (distance 0), then nearest
-    first: (indices int64, distances float32), both n x k. Ties are broken by row index, so
-    duplicates do not make the result depend on the blocking."""
-    x = np.asarray(x, dtype=np.float32)
-    n = len(x)
-    k = min(k, n)
-    norms = np.linalg.norm(x, axis=1, keepdims=True)
-    unit = x / np.where(norms > 0, norms, 1.0)
-    indices = np.empty((n, k), dtype=np.int64)
-    distances = np.empty((n, k), dtype=np.float32)
-    for start in range(0, n, BLOCK_ROWS):
-        block = np.clip(1.0 - unit[start : start + BLOCK_ROWS] @ unit.T, 0.0, 2.0)
-        own = np.arange(len(block))
-        block[own, start + own] = -1.0  # each row's own point first, whatever ties it
-        kth = np.partition(block, k - 1, axis=1)[:, k - 1]
-        for r in own:
-            candidates = np.flatnonzero(block[r] <= kth[r])
-            order = candidates[np.lexsort((candidates, block[r, candidates]))[:k]]
-            indices[start + r] = order
-            distances[start + r] = np.maximum(block[r, order], 0.0)
-    return indices, distances
-
-
-class ExactKnnUMAP(UMAP):
-    """UMAP whose neighbour graph is exact at every size (see the module docstring)."""
+class CachedUMAP(UMAP):
+    """UMAP, its numba kernels cached on disk (see the module docstring)."""
 
     def fit(self, X, y=None, *args, **kwargs):  # noqa: N803 - scikit-learn's argument name
         enable_numba_cache()
-        data = np.asarray(X, dtype=np.float32)
-        with warnings.catch_warnings():
-            # numba: a kernel it cannot cache is compiled as before; "transform will be
-            # unavailable" without a search index: never asked for (module docstring)
+        with warnings.catch_warnings():  # a kernel numba cannot cache is compiled as before
             warnings.filterwarnings("ignore", message=r"(?s).*[Cc]annot cache")
-            warnings.filterwarnings("ignore", message=r"precomputed_knn\[2\]")
-            exact = self.metric == "cosine" and len(data) >= APPROXIMATE_FROM
-            knn = exact_cosine_knn(data, self.n_neighbors) if exact else (None, None)
-            self.precomputed_knn = (*knn, None)
             return super().fit(X, y, *args, **kwargs)
