@@ -92,13 +92,14 @@ def tag_comments(
     if embeddings is not None and len(embeddings) != len(texts):
         raise ValueError(f"{len(embeddings)} embeddings for {len(texts)} texts")
     rows = _distinct_rows(texts, embeddings)  # a repeated comment is parsed and tagged once
-    inputs: list[str] | list[Doc] = [texts[i] for i in sorted(set(rows))]
+    firsts = sorted(set(rows))
+    inputs: list[str] | list[Doc] = [texts[i] for i in firsts]
     if embeddings is not None:
         inputs = [nlp.make_doc(text) for text in inputs]
-        for doc, i in zip(inputs, sorted(set(rows)), strict=True):
+        for doc, i in zip(inputs, firsts, strict=True):
             doc._.comment_vector = embeddings[i]
     parsed = {}
-    for i, doc in zip(sorted(set(rows)), parse_comments(nlp, inputs, batch_size), strict=True):
+    for i, doc in zip(firsts, parse_comments(nlp, inputs, batch_size), strict=True):
         clauses = split_clauses(doc)
         parsed[i] = (doc.text, clauses, [scorer.score(c.text) for c in clauses], _spans(doc))
     clause_rows, tag_rows, sent_rows = [], [], []
