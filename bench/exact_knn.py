@@ -67,15 +67,6 @@ class ExactKnnUMAP(CachedUMAP):
             return super().fit(X, y, *args, **kwargs)
 
 
-def nmi_with_labels(tables, frame: pd.DataFrame) -> float:
-    from sklearn.metrics import normalized_mutual_info_score
-
-    ct = tables.comment_topics[tables.comment_topics["is_primary"]]
-    primary = ct.set_index("comment_id")["topic_id"].fillna(-1)
-    gold = frame["label"].set_axis([f"d{i}" for i in range(len(frame))]).dropna()
-    return float(normalized_mutual_info_score(gold.to_numpy(), primary.reindex(gold.index)))
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "data")
@@ -114,7 +105,7 @@ def main() -> None:
             tables = st.fit(units, emb, nlp, encoder, seed, [])
             seconds = time.perf_counter() - t0
             m = tables.result.metrics
-            nmi = nmi_with_labels(tables, frame)
+            nmi = st.nmi_with_labels(tables, frame)
             assigned[name] = tables.statements["topic_id"].fillna(-1).to_numpy()
             ari = (
                 adjusted_rand_score(assigned["nn-descent"], assigned[name])

@@ -135,8 +135,19 @@ def fit(units: pd.DataFrame, emb: np.ndarray, nlp, encoder, seed: int, services:
     )
 
 
+def nmi_with_labels(tables, frame: pd.DataFrame) -> float:
+    """NMI of each document's primary theme (-1: none) with its human `label`, over the
+    documents that have one."""
+    from sklearn.metrics import normalized_mutual_info_score
+
+    ct = tables.comment_topics[tables.comment_topics["is_primary"]]
+    primary = ct.set_index("comment_id")["topic_id"].fillna(-1)
+    gold = frame["label"].set_axis([f"d{i}" for i in range(len(frame))]).dropna()
+    return float(normalized_mutual_info_score(gold.to_numpy(), primary.reindex(gold.index)))
+
+
 def worker(job_path: Path) -> None:
-    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+    from sklearn.metrics import adjusted_rand_score
 
     from nlp.embedding import load_encoder
     from nlp.language import load_spacy
@@ -187,12 +198,7 @@ def worker(job_path: Path) -> None:
         hits = [any(v in s.lower() for v in values) for s in labels]
         out["service_names"] = float(np.mean(hits)) if labels else None
     if "label" in frame:
-        ct = tables.comment_topics[tables.comment_topics["is_primary"]]
-        primary = ct.set_index("comment_id")["topic_id"].fillna(-1)
-        gold = frame["label"].set_axis([f"d{i}" for i in range(len(frame))]).dropna()
-        out["nmi"] = float(
-            normalized_mutual_info_score(gold.to_numpy(), primary.reindex(gold.index).to_numpy())
-        )
+        out["nmi"] = nmi_with_labels(tables, frame)
     Path(job["result"]).write_text(json.dumps(out))
 
 
