@@ -102,7 +102,12 @@ def units_of(frame: pd.DataFrame, mode: str, nlp) -> pd.DataFrame:
     from nlp.themes.statements import split_statements
 
     docs = pd.DataFrame({"comment_id": [f"d{i}" for i in range(len(frame))], "text": frame["text"]})
-    if mode == "after":
+    if mode == "clauses":  # statements as they were before fragments were joined (2026-12-01)
+        from nlp.sentiment.clauses import split_clauses
+        from nlp.themes import statements
+
+        statements.statement_spans = lambda doc: [(c.start, c.end) for c in split_clauses(doc)]
+    if mode in ("after", "clauses"):
         return split_statements(nlp, docs)
     return docs.assign(
         statement_index=0,
@@ -133,6 +138,12 @@ def fit(units: pd.DataFrame, emb: np.ndarray, nlp, encoder, seed: int, services:
         settings=ThemeSettings(seed=seed),
         run_id=f"seed{seed}",
     )
+
+
+def _largest_share(comment_topics: pd.DataFrame, documents: int) -> float | None:
+    """Share of the documents that contain the theme found in most documents."""
+    counts = comment_topics.dropna(subset=["topic_id"]).groupby("topic_id")["comment_id"].nunique()
+    return float(counts.max() / documents) if len(counts) and documents else None
 
 
 def nmi_with_labels(tables, frame: pd.DataFrame) -> float:
@@ -187,6 +198,7 @@ def worker(job_path: Path) -> None:
         "gate_ari": m.get("stability_ari"),
         "gate_method": m.get("stability_method"),
         "seed_ari": float(adjusted_rand_score(a, b)),
+        "largest_docs": _largest_share(tables.comment_topics, len(frame)),
         "dot_names": float(np.mean(["·" in s for s in labels])) if labels else None,
         "seconds": seconds,
         "rss_before": rss_before,
@@ -224,6 +236,14 @@ def main() -> None:
     ap.add_argument("--cache", type=Path, default=Path("/tmp/statement_themes_cache"))
     ap.add_argument("--n", type=int, default=2500)
     ap.add_argument("--only", nargs="*", default=None, help="dataset name prefixes")
+    ap.add_argument(
+        "--modes",
+        nargs="+",
+        default=["before", "after"],
+        choices=["before", "clauses", "after"],
+        help="before: one unit per document; clauses: statements without joining fragments "
+        "of speech; after: statements as the pipeline splits them",
+    )
     ap.add_argument("--worker", type=Path, default=None)
     args = ap.parse_args()
     if args.worker:
@@ -239,7 +259,7 @@ def main() -> None:
     workdir = args.cache / "jobs"
     workdir.mkdir(exist_ok=True)
     for name, frame in sets.items():
-        for mode in ("before", "after"):
+        for mode in args.modes:
             log(f"{name}: {mode} ({len(frame)} documents)")
             results[name, mode] = run_job(name, mode, frame, workdir, args.cache)
     print_results(sets, results)
@@ -250,8 +270,8 @@ def print_results(sets: dict, results: dict) -> None:
     header = [
         "dataset", "mode", "docs", "themes", "parents", "units", "unassigned units",
         "docs no theme", "docs 2+ themes", "NPMI", "diversity", "gate ARI (method)",
-        "ARI seeds 42/43", "dot-joined names", "service names", "NMI (NHS label)", "topic s",
-        "peak RSS MB",
+        "ARI seeds 42/43", "largest theme (docs)", "dot-joined names", "service names",
+        "NMI (NHS label)", "topic s", "peak RSS MB",
     ]  # fmt: skip
     rows = []
     for (name, mode), r in results.items():
@@ -261,15 +281,16 @@ def print_results(sets: dict, results: dict) -> None:
                 f"{r['units']:,}", fmt(r["unassigned_units"]), fmt(r["unassigned_docs"]),
                 fmt(r["multi"]), fmt(r["npmi"]), fmt(r["diversity"]),
                 f"{fmt(r['gate_ari'])} ({r['gate_method'] or 'sample refit'})",
-                fmt(r["seed_ari"]), fmt(r["dot_names"]), fmt(r.get("service_names")),
+                fmt(r["seed_ari"]), fmt(r.get("largest_docs")), fmt(r["dot_names"]),
+                fmt(r.get("service_names")),
                 fmt(r.get("nmi")), f"{r['seconds']:.0f}", f"{r['peak_rss']:,.0f}",
             ]
         )  # fmt: skip
     print_table(header, rows, "ll" + "r" * (len(header) - 2))
     print("\n## Theme names (after)\n")
     for (name, mode), r in results.items():
-        if mode == "after":
-            print(f"- **{name}**: " + "; ".join(r["labels"]))
+        if mode != "before":
+            print(f"- **{name}** ({mode}): " + "; ".join(r["labels"]))
 
 
 if __name__ == "__main__":

@@ -23,12 +23,15 @@ from nlp.themes.edit_ops import comment_topics_from_statements
 
 if TYPE_CHECKING:
     from spacy.language import Language
+    from spacy.tokens import Doc
 
 __all__ = [
     "comment_topics_from_statements",  # nlp.themes.edit_ops: without spaCy, for the CLI
     "corpus_statements",
+    "is_fragment",
     "own_document_rows",
     "split_statements",
+    "statement_spans",
     "statement_metrics",
     "theme_input",
     "unit_comment_ids",
@@ -44,9 +47,7 @@ def split_statements(nlp: Language, documents: pd.DataFrame) -> pd.DataFrame:
     ids, texts = documents["comment_id"].tolist(), documents["text"].tolist()
     distinct = list(dict.fromkeys(texts))  # a repeated text is parsed once
     docs = parse_comments(sentence_pipeline(nlp), distinct)
-    spans_of = {
-        t: [(c.start, c.end) for c in split_clauses(d)] for t, d in zip(distinct, docs, strict=True)
-    }
+    spans_of = {t: statement_spans(d) for t, d in zip(distinct, docs, strict=True)}
     rows: list[tuple] = []
     for cid, text in zip(ids, texts, strict=True):
         spans = spans_of[text]
@@ -57,6 +58,59 @@ def split_statements(nlp: Language, documents: pd.DataFrame) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=STATEMENT_COLUMNS[:-1])
     frame["text_hash"] = [text_hash(t) for t in frame["text"]]
     return frame.astype({"statement_index": "int64", "start": "int64", "end": "int64"})
+
+
+# Words that carry no theme on their own: backchannels, hesitations and discourse markers. A
+# clause made only of these and stop words ("Uh,", "Yeah.", "Okay, I see", "but not for me")
+# is a fragment of speech, not a statement.
+FILLERS = frozenset(
+    "mm hmm mm-hmm mhm mmm hm huh uh uh-huh um umm er erm ah oh ooh yeah yep yup yes no nah "
+    "okay ok alright right sure well so like".split()
+)
+FRAGMENT_MAX_WORDS = 4  # a longer clause of stop words only ("i don't go out at all") stays
+
+
+def is_fragment(words: list[str]) -> bool:
+    """True for a clause of at most FRAGMENT_MAX_WORDS words with no content word: every word
+    (lower case) is a stop word or a filler. A clause with no word at all ("@user @user",
+    "2)"; @handles and links are no words) is a fragment too."""
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    if len(words) > FRAGMENT_MAX_WORDS:
+        return False
+    return all(w in FILLERS or w in STOP_WORDS for w in words)
+
+
+def statement_spans(doc: Doc) -> list[tuple[int, int]]:
+    """(start, end) of the statements of one parsed text: its clauses (`split_clauses`), each
+    fragment of speech (`is_fragment`) joined to the statement before it in the text, or to the
+    one after when it comes first, so "Uh, so the data was bad. Yeah." is one statement. A text
+    of fragments only is one statement from the first to the last."""
+    clauses = [(c.start, c.end) for c in split_clauses(doc)]
+    fragment = [is_fragment(_words(doc, s, e)) for s, e in clauses]
+    spans: list[list[int]] = []
+    leading: int | None = None  # start of the fragments before the first statement
+    for (s, e), frag in zip(clauses, fragment, strict=True):
+        if not frag:
+            spans.append([s if leading is None else leading, e])
+            leading = None
+        elif spans:
+            spans[-1][1] = e
+        elif leading is None:
+            leading = s
+    if not spans and clauses:
+        spans = [[clauses[0][0], clauses[-1][1]]]
+    return [(s, e) for s, e in spans]
+
+
+def _words(doc: Doc, start: int, end: int) -> list[str]:
+    span = doc.char_span(start, end, alignment_mode="expand")
+    tokens = span if span is not None else doc
+    return [
+        t.lower_
+        for t in tokens
+        if any(ch.isalpha() for ch in t.text) and not (t.like_url or t.text.startswith("@"))
+    ]
 
 
 def corpus_statements(

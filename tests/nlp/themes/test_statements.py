@@ -58,7 +58,7 @@ def test_statements_of_earlier_documents_are_kept_and_replaced_ones_split_again(
     first = split_statements(nlp, docs)
     previous = conform(first.drop(columns="text").assign(topic_id=1, score=0.5), "statements")
     previous.loc[previous["comment_id"] == "a", "start"] += 0  # unchanged offsets kept
-    edited = _docs({"a": MULTI, "b": "Staff were kind.", "c": "New one. And more"})
+    edited = _docs({"a": MULTI, "b": "Staff were kind.", "c": "New one. And more staff"})
     st = corpus_statements(documents=edited, previous=previous, replaced={"b", "c"}, nlp=nlp)
     assert st["comment_id"].tolist() == ["a"] * 4 + ["b", "c", "c"]
     assert st[st["comment_id"] == "a"]["text"].tolist() == first.iloc[:4]["text"].tolist()
@@ -142,3 +142,41 @@ def test_statements_a_repeated_text_is_parsed_once_and_split_like_the_full_pipel
     groups = st.groupby("comment_id", sort=False)
     lean = [list(zip(g["start"], g["end"], strict=True)) for _, g in groups]
     assert lean == full
+
+
+def test_statements_fragments_of_speech_join_a_neighbouring_statement(nlp):
+    texts = {
+        "a": "Uh, so the data was bad. Yeah.",  # a leading and a trailing fragment
+        "b": "All right. Uh, the labels were late. The model drifted. Okay, I see.",
+        "c": "The app is slow, but not for me. I don't go out at all.",
+        "d": "Yeah.",  # fragments only: one statement, the text itself
+        "e": "@user @user that is terrible service. via @user",
+        "f": "Mm-hmm. Okay.",
+    }
+    docs = _docs(texts)
+    st = split_statements(nlp, docs)
+    by = st.groupby("comment_id")["text"].apply(list).to_dict()
+    assert by["a"] == ["Uh, so the data was bad. Yeah"]
+    assert by["b"] == ["All right. Uh, the labels were late", "The model drifted. Okay, I see"]
+    assert by["c"] == ["The app is slow, but not for me", "I don't go out at all"]
+    assert by["d"] == ["Yeah"]
+    assert by["e"] == ["@user @user that is terrible service. via @user"]
+    assert by["f"] == ["Mm-hmm. Okay"]
+    for row in st.itertuples():
+        assert texts[row.comment_id][row.start : row.end] == row.text
+    assert (
+        st.groupby("comment_id")["statement_index"]
+        .apply(list)
+        .map(lambda ix: ix == list(range(len(ix))))
+        .all()
+    )
+
+
+def test_statements_is_fragment_needs_a_content_word_or_five_words():
+    from nlp.themes.statements import is_fragment
+
+    assert is_fragment(["uh"]) and is_fragment(["okay", "i", "see"]) and is_fragment([])
+    assert is_fragment(["but", "not", "for", "me"])
+    assert not is_fragment(["thank", "you"])  # gratitude is a theme in feedback
+    assert not is_fragment(["good"]) and not is_fragment(["waited", "hours"])
+    assert not is_fragment(["i", "do", "n't", "go", "out", "at", "all"])  # five words or more
