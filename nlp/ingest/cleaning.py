@@ -68,11 +68,12 @@ def is_placeholder(text: str) -> bool:
     return key in PLACEHOLDERS
 
 
-# Back-channel words of spoken transcripts ("Yeah. Okay. Mm-hmm.").
-FILLERS = frozenset(
-    "uh um er erm ah oh mm hmm mhm yeah yes yep no ok okay right sure so well alright "
-    "thanks thank you great good perfect cool exactly true".split()
+# Back-channel words of spoken transcripts ("Yeah. Okay. Mm-hmm."), and the courtesies that
+# fill a turn as well ("Thank you. Great."): a turn of these alone is a filler turn.
+BACKCHANNELS = frozenset(
+    "uh um er erm ah oh mm hmm mhm yeah yes yep no ok okay right sure so well alright".split()
 )
+FILLERS = BACKCHANNELS | frozenset("thanks thank you great good perfect cool exactly true".split())
 
 
 def is_filler_turn(text: str, min_content_words: int = 3) -> bool:

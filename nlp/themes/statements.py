@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+from spacy.lang.en.stop_words import STOP_WORDS
 
-from nlp.ingest.cleaning import text_hash
+from nlp.ingest.cleaning import BACKCHANNELS, text_hash
 from nlp.sentiment.clauses import parse_comments, sentence_pipeline, split_clauses
 from nlp.themes.edit_ops import comment_topics_from_statements
 
@@ -60,13 +61,11 @@ def split_statements(nlp: Language, documents: pd.DataFrame) -> pd.DataFrame:
     return frame.astype({"statement_index": "int64", "start": "int64", "end": "int64"})
 
 
-# Words that carry no theme on their own: backchannels, hesitations and discourse markers. A
-# clause made only of these and stop words ("Uh,", "Yeah.", "Okay, I see", "but not for me")
-# is a fragment of speech, not a statement.
-FILLERS = frozenset(
-    "mm hmm mm-hmm mhm mmm hm huh uh uh-huh um umm er erm ah oh ooh yeah yep yup yes no nah "
-    "okay ok alright right sure well so like".split()
-)
+# Words that carry no theme on their own: the transcripts' back-channel words, in their
+# spoken spellings too, and "like". A clause made only of these and stop words ("Uh,", "Yeah.",
+# "Okay, I see", "but not for me") is a fragment of speech, not a statement. Courtesies
+# ("thank you", "great") are not among them: gratitude and praise are themes in feedback.
+FRAGMENT_FILLERS = BACKCHANNELS | frozenset("mm-hmm mmm hm huh uh-huh umm ooh yup nah like".split())
 FRAGMENT_MAX_WORDS = 4  # a longer clause of stop words only ("i don't go out at all") stays
 
 
@@ -74,11 +73,9 @@ def is_fragment(words: list[str]) -> bool:
     """True for a clause of at most FRAGMENT_MAX_WORDS words with no content word: every word
     (lower case) is a stop word or a filler. A clause with no word at all ("@user @user",
     "2)"; @handles and links are no words) is a fragment too."""
-    from spacy.lang.en.stop_words import STOP_WORDS
-
     if len(words) > FRAGMENT_MAX_WORDS:
         return False
-    return all(w in FILLERS or w in STOP_WORDS for w in words)
+    return all(w in FRAGMENT_FILLERS or w in STOP_WORDS for w in words)
 
 
 def statement_spans(doc: Doc) -> list[tuple[int, int]]:
@@ -104,11 +101,9 @@ def statement_spans(doc: Doc) -> list[tuple[int, int]]:
 
 
 def _words(doc: Doc, start: int, end: int) -> list[str]:
-    span = doc.char_span(start, end, alignment_mode="expand")
-    tokens = span if span is not None else doc
     return [
         t.lower_
-        for t in tokens
+        for t in doc.char_span(start, end, alignment_mode="expand")
         if any(ch.isalpha() for ch in t.text) and not (t.like_url or t.text.startswith("@"))
     ]
 
