@@ -107,7 +107,19 @@ def units_of(frame: pd.DataFrame, mode: str, nlp) -> pd.DataFrame:
         from nlp.themes import statements
 
         statements.statement_spans = lambda doc: [(c.start, c.end) for c in split_clauses(doc)]
-    if mode in ("after", "clauses"):
+    if (
+        mode == "nocontent"
+    ):  # fragments as joined from 2026-12-01 to 12-02: <= 4 words, none content
+        from nlp.themes import statements
+
+        statements.is_fragment = lambda words: (
+            len(words) <= 4
+            and not any(
+                w not in statements.FRAGMENT_FILLERS and w not in statements.STOP_WORDS
+                for w in words
+            )
+        )
+    if mode in ("after", "clauses", "nocontent"):
         return split_statements(nlp, docs)
     return docs.assign(
         statement_index=0,
@@ -240,9 +252,10 @@ def main() -> None:
         "--modes",
         nargs="+",
         default=["before", "after"],
-        choices=["before", "clauses", "after"],
+        choices=["before", "clauses", "nocontent", "after"],
         help="before: one unit per document; clauses: statements without joining fragments "
-        "of speech; after: statements as the pipeline splits them",
+        "of speech; nocontent: joining only fragments of at most four words with no content "
+        "word (the rule of 2026-12-01); after: statements as the pipeline splits them",
     )
     ap.add_argument("--worker", type=Path, default=None)
     args = ap.parse_args()

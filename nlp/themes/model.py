@@ -75,7 +75,9 @@ def fit_topics(
     tokens = topic_labels.lemmatise_docs(nlp, docs) if nlp is not None else None
     fit_docs = tokens.terms if tokens is not None else docs
     clauses = tokens is not None
-    model = _bertopic(params, len(docs), clauses=clauses, bertopic_args=bertopic_args)
+    model = _bertopic(
+        params, len(docs), clauses=clauses, bertopic_args=bertopic_args, groups=groups
+    )
     topics, _ = model.fit_transform(fit_docs, embeddings)
     topics = np.asarray(topics)
     if (topics >= 0).sum() == 0:
@@ -106,7 +108,12 @@ def grouped_docs(docs: Sequence[str], groups: np.ndarray) -> list[str]:
 
 
 def _bertopic(
-    params: TopicParams, n_docs: int, *, clauses: bool, bertopic_args: dict | None
+    params: TopicParams,
+    n_docs: int,
+    *,
+    clauses: bool,
+    bertopic_args: dict | None,
+    groups: np.ndarray | None = None,
 ) -> BERTopic:
     """An unfitted BERTopic with seeded UMAP, HDBSCAN sized to the corpus and our vectoriser."""
     min_size = params.min_topic_size or default_min_topic_size(n_docs)
@@ -119,7 +126,8 @@ def _bertopic(
             random_state=params.seed,
             low_memory=True,
         ),
-        hdbscan_model=BalancedHDBSCAN(  # eom; leaf when one cluster would hold over 40 %
+        hdbscan_model=BalancedHDBSCAN(  # eom; leaf when one cluster holds over 40 %
+            groups=groups,  # of the units or is found in over 40 % of the documents
             min_cluster_size=min_size,
             min_samples=params.min_samples or min(min_size, AUTO_MIN_SAMPLES_CAP),
             metric="euclidean",

@@ -44,3 +44,30 @@ def test_clustering_one_cluster_swallowing_the_corpus_is_split_into_its_leaves()
 def test_clustering_largest_share_counts_noise_in_the_whole():
     assert largest_share(np.array([0, 0, 1, -1])) == 0.5
     assert largest_share(np.array([-1, -1])) == 0.0
+
+
+def test_clustering_a_cluster_found_in_most_documents_is_split_into_its_leaves():
+    # four close facets of one subject, each unit its own document, and four distant groups
+    # two units a document: the facets' cluster holds a third of the units but is found in
+    # half of the documents
+    x = np.vstack(
+        [
+            _blobs([(0, 0), (0.8, 0), (0, 0.8), (0.8, 0.8)], 50, 0.2),
+            _blobs([(12, 12), (-12, 12), (12, -12), (-12, -12)], 100, 0.3, 1),
+        ]
+    )
+    groups = np.concatenate([np.arange(200), 200 + np.arange(400) // 2])
+    plain = HDBSCAN(cluster_selection_method="eom", **ARGS).fit(x)
+    assert largest_share(plain.labels_) < 0.4 < largest_share(plain.labels_, groups)
+    assert BalancedHDBSCAN(**ARGS).fit(x).selection == "eom"  # units alone: left as it is
+    balanced = BalancedHDBSCAN(groups=groups, **ARGS).fit(x)
+    assert balanced.selection == "leaf"
+    assert largest_share(balanced.labels_, groups) < 0.4
+    # BERTopic's zero-shot topics took some units: fewer rows than groups, units alone count
+    assert BalancedHDBSCAN(groups=groups, **ARGS).fit(x[:-10]).selection == "eom"
+
+
+def test_clustering_largest_share_of_documents_counts_each_document_once():
+    labels = np.array([0, 0, 1, -1])
+    assert largest_share(labels, np.array([0, 1, 1, 2])) == 2 / 3  # cluster 0 in 2 of 3
+    assert largest_share(labels, np.array([5, 5, 5, 7])) == 0.5  # the units' share is larger
