@@ -64,6 +64,7 @@ def refit_tables(
             result.assignments,
             params,
             sample_size=settings.stability_sample,
+            groups=groups,
             **{**fit_args, "encode": None, "nlp": None},  # words do not change a partition
         )
         result.metrics["stability_ari"] = gate.ari

@@ -75,6 +75,7 @@ def stability(
     *,
     sample_size: int,
     fit: FitFunction | None = None,
+    groups: np.ndarray | None = None,
     **fit_kwargs,
 ) -> StabilityResult:
     """Refit `sample_size` documents (all of them when the corpus is no larger) with another seed
@@ -82,7 +83,9 @@ def stability(
 
     `ari` is `partition_agreement`'s (ARI on documents both assign × coverage); `details` hold
     the refit's sizes and seed and the other agreement measures. `fit` defaults to
-    `model.fit_topics`; `fit_kwargs` go to it (guided arguments, no words)."""
+    `model.fit_topics`; `fit_kwargs` go to it (guided arguments, no words), and so do the
+    sampled documents' `groups` (the comment of each statement unit), so the refit chooses its
+    cluster selection by the same measure as the fit it is compared with."""
     n = len(docs)
     if sample_size <= 0:
         return StabilityResult(None, "off", 0)
@@ -95,6 +98,8 @@ def stability(
     else:
         idx = np.sort(np.random.default_rng(params.seed).choice(n, size=sample_size, replace=False))
         refit_params = sample_params(params, n, sample_size)
+    if groups is not None:
+        fit_kwargs = {**fit_kwargs, "groups": np.asarray(groups)[idx]}
     refit = fit([docs[i] for i in idx], embeddings[idx], refit_params, **fit_kwargs)
     method = "full" if whole else "sample"
     details: dict[str, float | int | str | None] = {

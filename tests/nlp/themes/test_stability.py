@@ -36,9 +36,11 @@ class AxisFit:
 
     def __init__(self) -> None:
         self.calls: list[tuple[int, TopicParams]] = []
+        self.kwargs: list[dict] = []
 
     def __call__(self, docs, embeddings, params, **kwargs) -> TopicResult:
         self.calls.append((len(docs), params))
+        self.kwargs.append(kwargs)
         labels = np.argmax(embeddings, axis=1).astype(np.int64)
         min_size = params.min_topic_size or 10
         for t in np.unique(labels):
@@ -78,6 +80,19 @@ def test_stability_deterministic_fit_scores_one_on_a_sample_with_scaled_sizes():
     assert n_refit == 200 and refit_params.min_topic_size == 20 and refit_params.seed == 43
     # the unscaled size (100) on 200 documents finds nothing: what the old gate measured
     assert fit(docs[::5], emb[::5], params).skipped_reason
+
+
+def test_stability_refit_gets_the_sampled_units_documents():
+    docs, emb = planted(200, 5)  # 1,000 units, three statements a comment
+    groups = np.arange(len(docs)) // 3
+    fit = AxisFit()
+    params = TopicParams(min_topic_size=100)
+    full = fit(docs, emb, params, groups=groups)
+    stability(docs, emb, full.assignments, params, sample_size=200, fit=fit, groups=groups)
+    idx = np.sort(np.random.default_rng(params.seed).choice(len(docs), size=200, replace=False))
+    np.testing.assert_array_equal(fit.kwargs[-1]["groups"], groups[idx])
+    stability(docs, emb, full.assignments, params, sample_size=200, fit=fit)
+    assert "groups" not in fit.kwargs[-1]  # none given, none passed
 
 
 def test_stability_shuffled_assignments_score_like_noise():
