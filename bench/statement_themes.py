@@ -107,9 +107,7 @@ def units_of(frame: pd.DataFrame, mode: str, nlp) -> pd.DataFrame:
         from nlp.themes import statements
 
         statements.statement_spans = lambda doc: [(c.start, c.end) for c in split_clauses(doc)]
-    if (
-        mode == "nocontent"
-    ):  # fragments as joined from 2026-12-01 to 12-02: <= 4 words, none content
+    if mode == "nocontent":  # the fragments of 2026-12-01: at most 4 words, no content word
         from nlp.themes import statements
 
         statements.is_fragment = lambda words: (
