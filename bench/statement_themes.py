@@ -110,13 +110,9 @@ def units_of(frame: pd.DataFrame, mode: str, nlp) -> pd.DataFrame:
     if mode == "nocontent":  # the fragments of 2026-12-01: at most 4 words, no content word
         from nlp.themes import statements
 
-        statements.is_fragment = lambda words: (
-            len(words) <= 4
-            and not any(
-                w not in statements.FRAGMENT_FILLERS and w not in statements.STOP_WORDS
-                for w in words
-            )
-        )
+        statements.FRAGMENT_MAX_CONTENT_WORDS = 0
+        no_content = statements.is_fragment
+        statements.is_fragment = lambda words: len(words) <= 4 and no_content(words)
     if mode in ("after", "clauses", "nocontent"):
         return split_statements(nlp, docs)
     return docs.assign(

@@ -19,7 +19,7 @@ from sklearn.feature_extraction.text import CountVectorizer
 from nlp.themes import labels as topic_labels
 from nlp.themes.clustering import BalancedHDBSCAN
 from nlp.themes.params import TopicParams, TopicResult
-from nlp.themes.quality import assignment_metrics, npmi_coherence
+from nlp.themes.quality import assignment_metrics
 from nlp.themes.reduction import CachedUMAP
 from nlp.themes.registry import centroids_of, nearest_centroid
 from nlp.themes.vocabulary import STOP_WORDS, topic_label
@@ -84,13 +84,10 @@ def fit_topics(
         return _skipped(len(docs), "no cluster found: documents too dissimilar")
     if (topics == -1).any() and len(set(topics.tolist()) - {-1}) > 0:
         topics = _reduce_outliers(model, fit_docs, topics, embeddings, params, clauses=clauses)
-    result = _result(model, fit_docs, embeddings, topics, params)
+    result = _result(model, fit_docs, embeddings, topics, params, groups)
     result.model = model
     # eom, or leaf; None when BERTopic clustered nothing itself (every unit zero-shot)
     result.metrics["cluster_selection"] = getattr(model.hdbscan_model, "selection", None)
-    if groups is not None and len(result.topics):
-        words = [w.split(", ") for w in result.topics["top_words"]]
-        result.metrics["npmi"] = npmi_coherence(grouped_docs(fit_docs, groups), words)
     if encode is not None and len(result.topics):
         ids = result.topics["topic_id"].astype(int).tolist()
         stream = tokens if tokens is not None else topic_labels.word_tokens(docs)
@@ -198,6 +195,7 @@ def _result(
     embeddings: np.ndarray,
     topics: np.ndarray,
     params: TopicParams,
+    groups: np.ndarray | None = None,
 ) -> TopicResult:
     scores = np.full(len(docs), np.nan)
     rows = []
@@ -220,7 +218,8 @@ def _result(
             }
         )
     table = pd.DataFrame(rows)
-    metrics = assignment_metrics(docs, topics, top_word_lists)
+    whole = grouped_docs(docs, groups) if groups is not None else None  # NPMI's windows
+    metrics = assignment_metrics(docs, topics, top_word_lists, coherence_docs=whole)
     return TopicResult(topics.astype(np.int64), scores, table, metrics)
 
 

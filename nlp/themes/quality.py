@@ -12,14 +12,19 @@ from sklearn.feature_extraction.text import CountVectorizer
 
 
 def assignment_metrics(
-    docs: Sequence[str], assignments: np.ndarray, top_word_lists: Sequence[Sequence[str]]
+    docs: Sequence[str],
+    assignments: np.ndarray,
+    top_word_lists: Sequence[Sequence[str]],
+    coherence_docs: Sequence[str] | None = None,
 ) -> dict[str, float | None]:
-    """Topic count, unassigned share, diversity and NPMI of an assignment (-1 = none)."""
+    """Topic count, unassigned share, diversity and NPMI of an assignment (-1 = none); NPMI
+    counts co-occurrence in `coherence_docs` when given (whole comments, where `docs` are
+    their statements), else in `docs`."""
     return {
         "n_topics": len(top_word_lists),
         "unassigned_share": float((np.asarray(assignments) == -1).mean()) if len(docs) else None,
         "topic_diversity": topic_diversity(top_word_lists),
-        "npmi": npmi_coherence(docs, top_word_lists),
+        "npmi": npmi_coherence(docs if coherence_docs is None else coherence_docs, top_word_lists),
     }
 
 
