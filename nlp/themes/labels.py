@@ -16,7 +16,7 @@ import math
 import os
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
@@ -29,6 +29,7 @@ from nlp.themes.phrases import (
     ThemePhrases,
     Token,
     exclusion,
+    quoted_names,
     sentence_case,
     tagged_clauses,
     theme_phrases,
@@ -57,6 +58,7 @@ MIN_WRITTEN = 2  # a name is written in at least this many of the topic's docume
 CONTRAST = 0.5  # weight of a name's margin over the nearest other topic's centroid
 COVER_WEIGHT = 0.3  # weight of sqrt(share of the topic's documents holding its words)
 SINGLE_WORD_PENALTY = 0.25  # a phrase beats a bare word unless the word is clearly better
+QUOTE_DOCS = 20  # central statements a theme without a phrase may be quoted from
 WORD_BONUS = 0.03  # per content word past the first (up to 4): "Long wait for an ambulance"
 
 
@@ -302,10 +304,13 @@ def distinct_names(
     cands: dict[int, list[Candidate]],
     scores: dict[int, list[float]],
     cases: dict[int, dict[str, str]],
+    quotes: Mapping[int, Sequence[str]] | None = None,
 ) -> dict[int, str]:
     """One name per theme, no two alike: the best (theme, candidate) pairs are taken first,
     a candidate whose words another theme already has ("staff friendly" after "friendly
-    staff") is skipped; a theme left without one is "(no label)", numbered if needed."""
+    staff") is skipped. A theme left without one is named by the first of its `quotes` (its
+    central statements, `quoted_names`) no other theme has, else "(no label)", numbered if
+    needed."""
     pool = sorted(
         ((s, t, c) for t in cands for s, c in zip(scores[t], cands[t], strict=True)),
         key=lambda x: (-x[0], x[1], x[2].form),
@@ -318,6 +323,11 @@ def distinct_names(
             continue
         names[t] = sentence_case(c.form, cases.get(t, {}), c.written)
         used.update((sign, c.form))
+    for t in cands:
+        quote = next((q for q in (quotes or {}).get(t, ()) if q not in used), None)
+        if t not in names and quote:
+            names[t] = quote
+            used.add(quote)
     missing = [t for t in cands if t not in names]
     for t in missing:
         names[t] = "(no label)" if len(missing) == 1 else f"(no label {t})"
@@ -359,7 +369,8 @@ def phrase_labels(
     else:
         scores = embedding_scores(cands, centroids, encode, diversity)
     cases = {t: word_cases(docs, members[t]) for t in ids}
-    return distinct_names(cands, scores, cases)
+    quotes = {t: quoted_names(docs, members[t][:QUOTE_DOCS], masked, max_chars) for t in ids}
+    return distinct_names(cands, scores, cases, quotes)
 
 
 def _central_members(

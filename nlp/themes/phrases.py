@@ -34,6 +34,7 @@ MAX_GAP = 2  # function words in a row inside a candidate ("wait for an ambulanc
 MASKED = re.compile(r"\[[^\]\n]{0,40}\]|\{[A-Z_]+\}|https?://\S+|www\.\S+|\S+@\S+|@\w+", re.I)
 _PIECE = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’&-]*|[^\sA-Za-z0-9]+")
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’&-]*")
+_LETTERS = re.compile(r"[A-Za-z]{2}")
 _JUNK = re.compile(r"(.)\1{2,}", re.I)  # "xxxx", "zzz": redaction marks, not words
 # Words a negation never directly precedes in a name ("Not with the ambulance", "No your ...").
 _NOT_AFTER_NEGATION = frozenset(
@@ -300,3 +301,25 @@ def sentence_case(form: str, cases: Mapping[str, str], written: str = "") -> str
     words = [re.sub(r"\bi'", "I'", w) for w in words]
     text = " ".join(words)
     return text[:1].upper() + text[1:]
+
+
+def quoted_names(
+    docs: Sequence[str], members: Sequence[int], masked: re.Pattern[str] | None, max_chars: int
+) -> list[str]:
+    """A theme's central statements as names, in quotes, for a theme whose statements hold no
+    phrase worth a name ("Can't think of anything", "None"): each cut to `max_chars` at a word,
+    without its closing punctuation; one holding a placeholder, @handle, URL or masked term, or
+    no word of two letters, is skipped."""
+    out = []
+    for i in members:
+        text = " ".join(str(docs[i]).split()).strip(" .,;:!?-\"'")
+        if MASKED.search(text) or "#" in text or not _LETTERS.search(text):
+            continue
+        if masked is not None and masked.search(text):
+            continue
+        if len(text) > max_chars:
+            text = text[: max_chars - 1].rsplit(" ", 1)[0].rstrip(" ,;:-") + "…"
+        quote = f'"{text[:1].upper()}{text[1:]}"'
+        if quote not in out:
+            out.append(quote)
+    return out

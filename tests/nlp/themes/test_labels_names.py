@@ -22,6 +22,8 @@ from nlp.themes.labels import (
 from nlp.themes.phrases import (
     as_tokens,
     clauses,
+    exclusion,
+    quoted_names,
     sentence_case,
     spans,
     theme_phrases,
@@ -180,7 +182,28 @@ def test_labels_names_distinct_across_themes():
     assert names == {0: "Long wait", 1: "Queue at reception"}  # the better score keeps it
     # a theme with nothing left is "(no label)", numbered when several are
     names = distinct_names({0: [same], 1: [same], 2: [same]}, {0: [1.0], 1: [0.5], 2: [0.1]}, {})
-    assert names[0] == "Long wait" and len(set(names.values())) == 3
+    assert names == {0: "Long wait", 1: "(no label 1)", 2: "(no label 2)"}
+    # ... unless it has a central statement to quote that no other theme took
+    quotes = {1: ['"Nothing"'], 2: ['"Nothing"', '"Can\'t think of anything"']}
+    names = distinct_names(
+        {0: [same], 1: [same], 2: [same]}, {0: [1.0], 1: [0.5], 2: [0.1]}, {}, quotes
+    )
+    assert names == {0: "Long wait", 1: '"Nothing"', 2: '"Can\'t think of anything"'}
+
+
+def test_labels_quoted_names_are_clean_and_short():
+    docs = [
+        "nothing really.",
+        "[PERSON] was great",
+        "see https://x.org",
+        "I can't think of anything else I would change about the service at all!",
+        "Nothing really",
+        "Acme was fine",
+        "?!",
+    ]
+    quotes = quoted_names(docs, range(len(docs)), exclusion(["Acme"]), max_chars=40)
+    assert quotes == ['"Nothing really"', '"I can\'t think of anything else I would…"']
+    assert all(len(q) <= 42 for q in quotes)
 
 
 def test_labels_names_never_hold_masked_or_excluded_terms():

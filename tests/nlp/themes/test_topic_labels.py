@@ -90,16 +90,21 @@ def test_topic_labels_fall_back_without_encoder_and_read_with_one():
             assert words[0] not in STOP_WORDS and words[-1] not in STOP_WORDS
             content = [w for w in words if w not in STOP_WORDS]
             assert not any(related(a, b) for i, a in enumerate(content) for b in content[i + 1 :])
-    # a topic of stop words only has no candidate terms and says so
-    empty = phrase_labels(
-        ["ok", "the and"],
-        word_tokens(["ok", "the and"]),
-        np.zeros(2),
-        embeddings[:2],
-        _hash_encode,
-        [0],
-    )
-    assert empty == {0: "(no label)"}
+    # a topic of stop words only has no candidate phrase: it is quoted from a statement
+    # that has a word, else it says it has no label
+    for texts, name in (
+        (["ok.", "the and"], '"Ok"'),
+        (["[PERSON]", "@acme", "-"], "(no label)"),
+    ):
+        named = phrase_labels(
+            texts,
+            word_tokens(texts),
+            np.zeros(len(texts)),
+            embeddings[: len(texts)],
+            _hash_encode,
+            [0],
+        )
+        assert named == {0: name}
 
 
 @pytest.mark.slow
