@@ -21,8 +21,14 @@ PERSON = "[PERSON]"
 # Names in context, which a small NER model misses: after a title ("nurse Siobhan",
 # "Mr Adebayo Okonkwo", "mrs jones"), after a cue ("ask for Priya", "thanks Dave"), and
 # coordinated with a name already found ("[PERSON] and Bethan").
-_NAME_WORD = r"[A-Z](?:['’][A-Z])?[a-z\u00df-\u024f][\w'’-]*"  # also O'Sullivan, Zoë
-_NAME = _NAME_WORD + r"(?:\s+" + _NAME_WORD + r"){0,2}"
+_NAME_WORD = r"[A-ZÀ-ÖØ-Þ](?:['’][A-Z])?[a-z\u00df-\u024f][\w'’-]*"  # also O'Sullivan, Zoë
+# Particles inside a name ("Mrs Ó Briain", "Dr van Dijk", "Maria de la Cruz"): only
+# between name words, or after a title or cue before one.
+_PARTICLE = (
+    r"(?:Ó|Ní|Nic|Mac|[Vv]an|[Vv]on|[Dd]e|der|den|[Dd]a|[Dd]i|[Dd]u|[Dd]el|della|[Ll]e|[Ll]a|"
+    r"dos|das|bin|ibn)"
+)
+_NAME = rf"(?:{_PARTICLE}\s+)?{_NAME_WORD}(?:\s+(?:{_PARTICLE}\s+){{0,2}}{_NAME_WORD}){{0,2}}"
 _TITLE_NAME = re.compile(
     r"\b(?:(?i:mr|mrs|ms|miss|mx|dr|prof)\.?|(?i:doctor|nurse|sister|matron|professor|paramedic))"
     r"\s+(" + _NAME + r")"  # "Dr. Okafor", not "nurse. Ring me"
@@ -110,8 +116,15 @@ _ABBREVIATIONS = frozenset(
     wed thu thur thurs fri sat sun app apps covid bluetooth wifi online login website email
     otp sms sim sims ni gran granny nan nana mum mam dad mom baby""".split()
 )
+# French, Spanish and German function words the name lists hold ("que", "est", "los"): a
+# comment in another language is redacted too, and these are no names there.
+_FOREIGN = frozenset(
+    """que qui quoi est les des une pour avec dans sur pas mais ce ces cette nous vous ils
+    elles je tu por para los las una uno pero como muy sin sobre entre hasta desde cuando
+    donde quien und nicht mit eine auf für von""".split()
+)
 # Words never taken for a name, whatever the name lists say.
-NOT_A_NAME = NOT_NAMES | _CHAT | _ABBREVIATIONS
+NOT_A_NAME = NOT_NAMES | _CHAT | _ABBREVIATIONS | _FOREIGN
 
 
 def redact_names_in_context(
@@ -180,25 +193,39 @@ def _lower_is_name(
         return False
     if names is not None and names.first_name(word):
         return True  # a known first name, no English word: "spoke to elif"
+    after = _NEXT_NAME.match(match.string, match.end())
+    if names is not None and after and not _not_a_name(after.group(1)):
+        if names.strict_surname(after.group(1)) or names.surname(after.group(1).lower()):
+            if "-" in after.group(1) or not is_ordinary(word):
+                return True  # "called gethin evans-hughes": a name no list knows, a surname
     if not (names and names.any_name(word)) and _all_ordinary(word, is_ordinary):
         return False
     # a name is followed by a function word or punctuation ("tomasz was", "siobhan at"),
     # a misspelt word often by a content word ("dad deteriated rapidly")
     after = _NEXT_WORD.match(match.string, match.end())
     if after and not _not_a_name(after.group(1)):
-        if not (names and names.surname(after.group(1))):  # "called mark kaur"
+        if not (names and _surname_next(after, names)):  # "called mark kaur"
             # unless both are unknown words: "called aoife higginbottom"
             return not (_all_ordinary(after.group(1).lower(), is_ordinary) or is_ordinary(word))
     return True
 
 
+def _surname_next(after: re.Match, names: NameTest) -> bool:
+    """The word after a name is its surname ("kaur", "called babajide wood called")."""
+    word = after.group(1)
+    if word[:1].isupper():
+        return names.surname(word)
+    return names.after_name(word, _FOLLOWS.match(after.string, after.end()).group(1))
+
+
+_FOLLOWS = re.compile(r"\s*([\w'’]+|[^\w\s]|$)")
 _AFTER_PERSON = re.compile(r"\[PERSON\][ \t]+([^\W\d_][\w'’-]*)(?=\s*([\w'’]+|[^\w\s]|$))")
 
 
 def _with_surname(match: re.Match, names: NameTest) -> str:
     """ "[PERSON] okafor" -> "[PERSON]"; "[PERSON] was" kept."""
     word, follows = match.group(1), match.group(2)
-    ok = names.surname(word) if word[:1].isupper() else names.lower_surname(word, follows)
+    ok = names.surname(word) if word[:1].isupper() else names.after_name(word, follows)
     return PERSON if ok else match.group(0)
 
 
@@ -215,6 +242,7 @@ def _not_a_name(word: str) -> bool:
 
 
 _NEXT_WORD = re.compile(r"[ \t]+([\w'’]+)")
+_NEXT_NAME = re.compile(r"[ \t]+([\w'’]+(?:-[\w'’]+)*)")
 _DERIVED = ("r", "er", "or", "ist", "ly", "able", "ible", "ness", "ment")
 
 

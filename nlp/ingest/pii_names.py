@@ -21,6 +21,10 @@ from importlib.resources.abc import Traversable
 
 from spacy.lang.en.stop_words import STOP_WORDS
 
+from nlp.ingest.pii_words import FOLLOWS as _FOLLOWS
+from nlp.ingest.pii_words import PARTICLES, WORD_NAMES
+from nlp.ingest.pii_words import VERBS as _VERBS
+
 DATA = resources.files("nlp.ingest") / "data"
 # A first name ranked this high in some country is a name even when it is an English word.
 COMMON_RANK = 200
@@ -31,6 +35,11 @@ LOWER_RANK = 1000
 # A capitalised headword of the English word lists (WordNet holds "Lakshmi") that NER calls a
 # person is one when it is a name ranked this high.
 NER_RANK = 300
+# A surname ranked this high continues a name just found though it is an English word
+# ("harpreet baker made", "kofi begum"): WordNet also lists "yamamoto", "smith", "wood".
+SURNAME_RANK = 50
+_POSSESSIVE = re.compile(r"['’]s$")
+_SURNAME_PREFIX = re.compile(r"^[od]['’](?=\w{3})")
 
 _WORD = re.compile(r"[^\W\d_](?:[\w'’-]*[^\W_])?")
 # A place or organisation, not a person, when the capitalised words are followed by one of these.
@@ -44,17 +53,6 @@ _ORG_NOUN = re.compile(
 _REFERENCE_BEFORE = re.compile(
     r"(?i:confirmation|reference|ref|booking|order|case|ticket|claim|account|tracking)\.?"
     r"\s*(?i:#|no\.?|number|code|id)?\s*[:#]?\s*$"
-)
-
-
-# English words that are also common given names: a capitalised one is a name in context.
-WORD_NAMES = frozenset(
-    """grace rose mark bill dawn joy hope faith amber holly ivy ruby jack will pat sue rob
-    victor frank carol jean june april may summer crystal pearl olive daisy lily iris violet
-    heather jasmine poppy robin sky hunter chase harry peter sunny angel precious blessing
-    patience prudence charity honor rich guy don art max ray gene terry wade bob dean drew
-    gray hazel ginger ashley brook rocky rusty sandy misty autumn dusty penny hollie ben
-    jay kit nick pip sam tom bonnie jewel goldie destiny ebony neve lois""".split()
 )
 
 
@@ -138,12 +136,20 @@ class NameTest:
 
     @functools.lru_cache(maxsize=65536)  # noqa: B019
     def surname(self, word: str) -> bool:
-        """A word that continues a name: a surname, or a capitalised word that is no word."""
-        w = word.lower()
+        """A word that continues a name: a surname, or a capitalised word that is no word.
+        Possessives, "O'"/"D'" prefixes and hyphenated names count by their parts
+        ("macleod's", "o'sullivan", "evans-hughes")."""
+        w = _SURNAME_PREFIX.sub("", _POSSESSIVE.sub("", word.lower()))
         if w in self.not_names or w in STOP_WORDS:
             return False
         if word[:1].isupper():
             return w in self.gaz.last or w in self.gaz.first or not self._ordinary(w)
+        parts = w.split("-")
+        if len(parts) > 1:  # "evans-hughes", not "well-being"
+            surnames = all(p in self.gaz.last for p in parts)
+            return surnames or (
+                all(map(self.listed, parts)) and not any(map(self._ordinary, parts))
+            )
         return (w in self.gaz.last or w in self.gaz.first) and not self._ordinary(w)
 
     def ner_name(self, word: str) -> bool:
@@ -161,10 +167,24 @@ class NameTest:
         follows."""
         if self.surname(word):
             return True
-        w = word.lower()
+        w = _SURNAME_PREFIX.sub("", _POSSESSIVE.sub("", word.lower()))
         ok = w not in self.not_names and w not in STOP_WORDS
         known = w in self.gaz.last or not self.is_ordinary(w)  # "macleod", "higginbottom"
-        return ok and known and (follows == "" or follows in STOP_WORDS or not follows[0].isalnum())
+        f = follows.lower()  # "clive macleod I was", "joaquín moss took over"
+        after = f == "" or f in STOP_WORDS or f in _FOLLOWS or f in _VERBS or not f[0].isalnum()
+        return ok and known and (after or bool(_POSSESSIVE.search(word)))  # "macleod's dnar"
+
+    def after_name(self, word: str, follows: str) -> bool:
+        """A lower-case word that continues a name just found: a surname (`lower_surname`),
+        or a common surname that is an English word but no inflected form, verb or function
+        word ("maureen yamamoto", "harpreet baker made", not "deepak said")."""
+        if self.lower_surname(word, follows):
+            return True
+        w = word.lower()
+        common = self.gaz.last.get(w, 10**9) <= SURNAME_RANK
+        usual = w in self.not_names or w in STOP_WORDS or w in _FOLLOWS or w in _VERBS
+        usual = usual or w in PARTICLES  # French "que le", not a surname
+        return common and not usual and not self.is_form(w)
 
     def unknown(self, word: str) -> bool:
         """A word neither the English word lists nor the name lists hold."""
@@ -220,13 +240,14 @@ _NEXT = re.compile(r"[ \t]+([^\W\d_][\w'’-]*)")
 def gazetteer_spans(text: str, names: NameTest, blocked: list[tuple[int, int]]) -> list:
     """(start, end) of names found by the gazetteer alone, with the surname after them: a
     capitalised first name that is no English word; a capitalised common first name in mid
-    sentence ("tests on Joy.") or before a known surname ("Holly Ramanathan"); a common
-    lower-case first name before a function word ("thought kofi had died"). Not inside
+    sentence ("tests on Joy.") or before a known surname ("Holly Ramanathan"); a word no list
+    knows before a surname ("Babajide Van Dijk"); a common lower-case first name before a
+    function word or a surname ("thought kofi had died", "bill akhtar"). Not inside
     `blocked` (NER's place, organisation and product spans)."""
     spans = []
     tests = (
         (_CAPITALISED, lambda m: names.first_name(_stem(m)) or _capitalised_name(m, names)),
-        (_LOWER, lambda m: names.lower_name(m.group()) and _subject_like(m, names)),
+        (_LOWER, lambda m: _lower_name(m, names)),
     )
     for pattern, test in tests:
         for m in pattern.finditer(text):
@@ -243,18 +264,16 @@ def gazetteer_spans(text: str, names: NameTest, blocked: list[tuple[int, int]]) 
     return spans
 
 
-_FOLLOWS = frozenset(
-    """was is has had and said says told who did does came went helped made gave took rang
-    called explained kept got will would could can from at on in with to for but or as
-    when if because died passed looked sorted""".split()
-)
-
-
 def _capitalised_name(m: re.Match, names: NameTest) -> bool:
-    """A common first name in mid sentence after a lower-case word, or before a surname."""
+    """A common first name in mid sentence after a lower-case word, or before a surname; a
+    word no list knows before a surname that is no English word."""
     word, text = m.group(), m.string
     nxt = _NEXT.match(text, m.end())
     w = word.lower()
+    last = _past_particles(text, m.end())
+    if last and last[1][:1].isupper() and names.unknown(word) and names.strict_surname(last[1]):
+        if _verb_after(last):
+            return True  # "Babajide Van Dijk was", "Wanjiru Lindqvist helped"
     if nxt and nxt.group(1)[:1].isupper() and w in names.gaz.first and w not in names.not_names:
         if names.strict_surname(nxt.group(1)) or names.first_name(nxt.group(1)):
             return True  # "Holly Ramanathan", "Marguerite Okonkwo-Velasquez"
@@ -269,14 +288,44 @@ def _capitalised_name(m: re.Match, names: NameTest) -> bool:
     return bool(prev and prev.group(1).islower() and not (nxt and nxt.group(1)[:1].isupper()))
 
 
-_VERBS = frozenset(
-    """was is has had said says told did came went helped made gave took rang called explained
-    kept got listened phoned arrived sorted looked""".split()
-)
+def _lower_name(m: re.Match, names: NameTest) -> bool:
+    """A lower-case word with no cue that is a name: a common first name that is no English
+    word before a verb, function word or surname ("kofi had", "deepak oyelaran has"); a
+    common first name that is also a word ("bill", "amber") or a word no list knows
+    ("wanjiru") before a surname that is no English word ("bill akhtar", "wanjiru
+    lindqvist")."""
+    word = m.group()
+    if names.lower_name(word) and _subject_like(m, names):
+        return True
+    last = _past_particles(m.string, m.end())
+    if not (last and last[1].islower() and names.strict_surname(last[1])):
+        return False
+    if names.unknown(word):  # not a product ("login to aarogya setu,") or French ("tu")
+        return _verb_after(last)
+    follows = _FOLLOWER.match(m.string, last.end()).group(1)
+    return names.common_first_name(word) and (
+        follows in STOP_WORDS or follows in _FOLLOWS or not follows[:1].isalnum()
+    )
+
+
+def _verb_after(word: re.Match) -> bool:
+    """The word after `word` is a verb a person's name stands before."""
+    return _FOLLOWER.match(word.string, word.end()).group(1).lower() in _VERBS
+
+
+def _past_particles(text: str, end: int) -> re.Match | None:
+    """The next word after `end`, past name particles ("van", "de la")."""
+    nxt = _NEXT.match(text, end)
+    for _ in range(2):
+        if not (nxt and nxt[1].lower() in PARTICLES):
+            break
+        nxt = _NEXT.match(text, nxt.end())
+    return nxt
 
 
 def _subject_like(m: re.Match, names: NameTest) -> bool:
-    """A lower-case name with no cue stands before a verb or function word, not after a digit."""
+    """A lower-case name with no cue stands before a verb, function word or surname, not
+    after a digit."""
     nxt = re.compile(r"\s*([,.!?;]|[\w'’]+)").match(m.string, m.end())
     prev = re.search(r"(\S+)\s+$", m.string[max(0, m.start() - 20) : m.start()])
     if prev and prev.group(1)[-1:].isdigit():
@@ -286,18 +335,26 @@ def _subject_like(m: re.Match, names: NameTest) -> bool:
     word = nxt.group(1)
     w = word.lower()  # "oksana I spoke to", "hayley listened"
     follows = w in _FOLLOWS or w in _VERBS or w in STOP_WORDS
-    return follows or not word[0].isalnum() or names.surname(word)
+    if follows or not word[0].isalnum() or names.surname(word):
+        return True
+    # "maureen yamamoto", "deepak oyelaran has"; not French "que ça a"
+    after = _FOLLOWER.match(m.string, nxt.end()).group(1)
+    verb = after.lower() in _FOLLOWS or after.lower() in _VERBS
+    return word.islower() and names.after_name(word, after) and (names.listed(word) or verb)
 
 
 _FOLLOWER = re.compile(r"\s*([\w'’]+|[^\w\s]|$)")
 
 
 def _continues(nxt: re.Match, names: NameTest) -> bool:
-    """The next word is the surname of the name before it."""
+    """The next word is the surname of the name before it, or a particle before one."""
     word = nxt.group(1)
+    if word.lower() in PARTICLES:
+        last = _past_particles(nxt.string, nxt.start())
+        return bool(last and last.start() > nxt.start() and _continues(last, names))
     if word[:1].isupper():
         return names.surname(word)
-    return names.lower_surname(word, _FOLLOWER.match(nxt.string, nxt.end()).group(1))
+    return names.after_name(word, _FOLLOWER.match(nxt.string, nxt.end()).group(1))
 
 
 def _stem(m: re.Match) -> str:

@@ -61,6 +61,67 @@ def test_pii_names_hashtags_places_and_capitalised_words_are_kept(spacy_nlp, tex
     assert redact_pii([text], spacy_nlp)[0] == (text, 0)
 
 
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        # a lower-case first name before a surname that is also a word, or no known word
+        (
+            "Everything was fine. harpreet baker made sure",
+            "Everything was fine. [PERSON] made sure",
+        ),
+        ("Please note deepak oyelaran has had visits", "Please note [PERSON] has had visits"),
+        ("I was seeing maureen yamamoto psychiatrist", "I was seeing [PERSON] psychiatrist"),
+        # a first name that is also a word, before a surname that is none
+        ("no contact with bill akhtar.", "no contact with [PERSON]."),
+        ("my wife called blessing osei had to", "my wife called [PERSON] had to"),
+        # a word no list knows before a surname; particles inside the name
+        ("Babajide Van Dijk was a good listener", "[PERSON] was a good listener"),
+        ("but jean-luc van dijk on the desk rang", "but [PERSON] on the desk rang"),
+        ("Mrs Ó Briain listened and gave advice", "Mrs [PERSON] listened and gave advice"),
+        # a cue, a name no list knows and a surname that is a word
+        ("My carer called babajide wood called them", "My carer called [PERSON] called them"),
+        ("a psychiatrist called gethin evans-hughes visit", "a psychiatrist called [PERSON] visit"),
+        # surnames before "I", a verb, a possessive; "O'" surnames
+        ("I am a nurse called clive macleod I was", "I am a nurse called [PERSON] I was"),
+        ("stayed with me until joaquín moss took over", "stayed with me until [PERSON] took over"),
+        ("my father josé macleod's dnar", "my father [PERSON] dnar"),
+        ("The man called yusuf o'sullivan I spoke to", "The man called [PERSON] I spoke to"),
+    ],
+)
+def test_pii_names_surnames_and_particles_after_a_first_name(spacy_nlp, text, kept):
+    assert redact_pii([text], spacy_nlp)[0][0] == kept
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I had a bill to pay and the grace period is long",
+        "The van was late and de facto nobody came",
+        "amber light on the dashboard, will smith was on the radio",
+        "I love the da Vinci code",
+        # French function words the name lists hold
+        "est ce que tu peux commencer, parce que on ne va pas",
+    ],
+)
+def test_pii_names_words_that_are_names_stay_without_a_name_beside_them(spacy_nlp, text):
+    assert redact_pii([text], spacy_nlp)[0] == (text, 0)
+
+
+def test_pii_names_after_name_takes_common_surnames_but_not_verbs():
+    last = {"baker": 49, "said": 3, "made": 9, "ward": 400, "osei": 8}
+    gaz = Gazetteer(first={"kofi": 5}, last=last)
+
+    def ordinary(word):
+        return word in {"baker", "said", "ward", "made"}
+
+    ordinary.is_form = lambda word: word == "said"
+    names = NameTest(gaz, ordinary)
+    assert names.after_name("baker", "made") and names.after_name("osei", "was")
+    # a verb or an inflected form, though a common surname
+    assert not names.after_name("made", "sure") and not names.after_name("said", "sure")
+    assert not names.after_name("ward", "bay")  # a word, and a rare surname
+
+
 def test_pii_names_reference_after_confirmation_is_not_a_person():
     text = "Confirmation # Kowalski arrived"
     at = text.index("Kowalski")
