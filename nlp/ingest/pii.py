@@ -1,7 +1,9 @@
 """Redact personal data before anything is embedded or written: typed placeholders replace it.
 
 Rules (regex) catch emails, URLs, phone numbers, national ids (SSN, NI and NHS numbers), card
-numbers, street addresses, UK postcodes (any case) and US state + ZIP. Person names: spaCy NER
+numbers, street addresses, UK postcodes (any case), US state + ZIP, IBANs, IP addresses, UK
+number plates, and after their name: bank details, dates of birth, case / claim / patient /
+passport numbers and user names. Person names: spaCy NER
 spans checked against a name gazetteer, names the gazetteer finds alone (pii_names.py), and
 names after titles, roles, kinship words and cues. Texts are changed only where something was
 found.
@@ -38,7 +40,7 @@ _SSN = re.compile(r"\b\d{3}-\d{2}-\d{4}\b")
 _NINO = re.compile(r"\b[A-Z]{2}\s?\d{2}\s?\d{2}\s?\d{2}\s?[A-D]\b", re.IGNORECASE)
 _CARD = re.compile(r"\b(?:\d[ -]?){12,18}\d\b")
 _PHONE = re.compile(
-    r"(?<![\w/])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,5}\)[\s.-]?)?\d{2,5}[\s.-]?\d{3,4}(?:[\s.-]?\d{3,4})?(?![\w/])"
+    r"(?<![\w/])(?:\+\d{1,3}[\s.-]?|1-)?(?:\(\d{1,5}\)[\s.-]?)?\d{2,5}[\s.-]?\d{3,4}(?:[\s.-]?\d{3,4})?(?![\w/])"
 )
 # International numbers in small groups ("+33 7 61 60 23 71") and European national ones
 # ("06 12 34 56 78"); the digit count (9-15) is checked in `_phone`.
@@ -64,6 +66,42 @@ _STREET = (
 )
 _ADDRESS = re.compile(r"\b\d{1,5}[A-Za-z]?,?\s+(?:[A-Z][a-z'-]+\s+){1,3}(?:" + _STREET + r")\b\.?")
 
+# Identifiers after a cue. Bank details: an IBAN (mod-97 checked), a sort code or account
+# number after its name.
+_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b")
+_BANK = re.compile(
+    r"(?i)\b(?:sort\s*code|(?:bank\s+)?account\s*(?:number|no\.?|num|#)?|acc(?:t|ount)?\s*no\.?|a/c"
+    r"(?:\s*no\.?)?)\s*(?:is|was|:|#)?\s*(\d{2}[- ]\d{2}[- ]\d{2}|\d{6,12})\b"
+)
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
+_DATE = (
+    r"\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}|\d{4}-\d{2}-\d{2}"
+    rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH},?\s+\d{{4}}"
+    rf"|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}"
+)
+_DOB = re.compile(
+    r"(?i)\b(?:d\.?o\.?b\.?|date\s+of\s+birth|birth\s*date|birthday|born)"
+    r"(?:\s+(?:is|was|on|:|-))*\s*:?\s*(" + _DATE + r")"
+)
+_IP = re.compile(
+    r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?![\w.])"
+)
+# Numbers and codes after the name of what they identify: "passport number 123456789",
+# "patient ID 00123456", "my case reference is 2023/12345" (4+ digits); a user name with a
+# digit, dot or underscore after "username"; UK number plates ("AB12 CDE").
+_CUE_ID = re.compile(
+    r"(?i)\b(?:passport|driving\s+licen[cs]e|licen[cs]e|patient|hospital|customer|client|"
+    r"member(?:ship)?|policy|claim|case|reference|ref|application|booking|tracking|order|"
+    r"ticket|tax|benefits?|pension|student|employee|staff|unique\s+taxpayer|utr|crn)"
+    r"\s*(?:id|number|no\.?|num|#|ref(?:erence)?|code)?\s*(?:is|was|:|#)?\s*"
+    r"((?=[A-Z0-9/-]*(?:\d[^\d\s]*){4})[A-Z0-9][A-Z0-9/-]*[A-Z0-9])\b"
+)
+_USERNAME = re.compile(
+    r"(?i)\b(?:user\s*name|user\s*id|login(?:\s*id)?|log-in|screen\s*name)\s*(?:is|was|:)?\s*"
+    r"((?=[a-z][\w-]*(?:[\d_]|\.\w))[a-z][\w.-]*\w)"
+)
+_PLATE = re.compile(r"(?<![#@\w])[A-Z]{2}\d{2}\s?[A-Z]{3}\b")
+
 PLACEHOLDER = {
     "EMAIL": "[EMAIL]",
     "URL": "[URL]",
@@ -73,6 +111,10 @@ PLACEHOLDER = {
     "POSTCODE": "[POSTCODE]",
     "ADDRESS": "[ADDRESS]",
     "PERSON": PERSON,
+    "BANK": "[BANK_ACCOUNT]",
+    "DOB": "[DATE_OF_BIRTH]",
+    "IP": "[IP_ADDRESS]",
+    "USERNAME": "[USERNAME]",
 }
 
 
@@ -98,6 +140,37 @@ def _nhs_number(match: re.Match) -> str:
     return PLACEHOLDER["ID"] if ok else match.group(0)
 
 
+def _iban(match: re.Match) -> str:
+    code = re.sub(r"\s", "", match.group(0)).upper()
+    digits = "".join(str(int(c, 36)) for c in code[4:] + code[:4])
+    ok = 15 <= len(code) <= 34 and int(digits) % 97 == 1
+    return PLACEHOLDER["BANK"] if ok else match.group(0)
+
+
+_YEARS = re.compile(r"(?:19|20)\d\d(?:[/-](?:19|20)?\d\d)?")
+_VERSION_BEFORE = re.compile(r"(?i)\b(?:version|ver|v|build|release)\.?\s*$")
+
+
+def _ip(match: re.Match) -> str:
+    before = match.string[max(0, match.start() - 12) : match.start()]
+    return match.group(0) if _VERSION_BEFORE.search(before) else PLACEHOLDER["IP"]
+
+
+def _cued(kind: str):
+    """Replace a cued match's group 1 (the identifier), keep the cue; a year or a range of
+    years ("tax 2019/2020") is no identifier."""
+
+    def sub(match: re.Match) -> str:
+        if _YEARS.fullmatch(match.group(1)):
+            return match.group(0)
+        start, end = match.span(1)
+        text = match.group(0)
+        at = start - match.start()
+        return text[:at] + PLACEHOLDER[kind] + text[at + end - start :]
+
+    return sub
+
+
 def _phone(match: re.Match) -> str:
     digits = re.sub(r"\D", "", match.group(0))
     return PLACEHOLDER["PHONE"] if 9 <= len(digits) <= 15 else match.group(0)
@@ -119,6 +192,12 @@ def redact_patterns(text: str) -> tuple[str, int]:
     for pattern, repl in (
         (_EMAIL, PLACEHOLDER["EMAIL"]),
         (_URL, PLACEHOLDER["URL"]),
+        (_IBAN, _iban),
+        (_BANK, _cued("BANK")),
+        (_DOB, _cued("DOB")),
+        (_IP, _ip),
+        (_USERNAME, _cued("USERNAME")),
+        (_CUE_ID, _cued("ID")),
         (_SSN, PLACEHOLDER["ID"]),
         (_NINO, PLACEHOLDER["ID"]),
         (_CARD, _card),
@@ -130,6 +209,7 @@ def redact_patterns(text: str) -> tuple[str, int]:
         (_POSTCODE, PLACEHOLDER["POSTCODE"]),
         (_POSTCODE_ANY_CASE, PLACEHOLDER["POSTCODE"]),
         (_US_ZIP, PLACEHOLDER["POSTCODE"]),
+        (_PLATE, PLACEHOLDER["ID"]),
     ):
         text = pattern.sub(counted(repl), text)
     return text, n

@@ -15,6 +15,7 @@ from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.language import Language
 
 from nlp.ingest.pii_names import NameTest
+from nlp.ingest.pii_words import VERBS
 
 PERSON = "[PERSON]"
 
@@ -137,7 +138,7 @@ def redact_names_in_context(
     n = 0
 
     def known(word: str) -> bool:
-        return names is not None and names.any_name(word)
+        return names is not None and names.cued_name(word)
 
     def name_only(match: re.Match) -> str:
         nonlocal n
@@ -200,10 +201,11 @@ def _lower_is_name(
                 return True  # "called gethin evans-hughes": a name no list knows, a surname
     if not (names and names.any_name(word)) and _all_ordinary(word, is_ordinary):
         return False
-    # a name is followed by a function word or punctuation ("tomasz was", "siobhan at"),
+    # a name is followed by a function word, a verb or punctuation ("tomasz was", "my
+    # husband stephen died", "siobhan at"),
     # a misspelt word often by a content word ("dad deteriated rapidly")
     after = _NEXT_WORD.match(match.string, match.end())
-    if after and not _not_a_name(after.group(1)):
+    if after and not _not_a_name(after.group(1)) and after.group(1).lower() not in VERBS:
         if not (names and _surname_next(after, names)):  # "called mark kaur"
             # unless both are unknown words: "called aoife higginbottom"
             return not (_all_ordinary(after.group(1).lower(), is_ordinary) or is_ordinary(word))

@@ -104,6 +104,7 @@ class NameTest:
         known = [p in self.gaz.first or p in self.gaz.last for p in parts]
         return len(parts) > 1 and all(known) and not any(p in self.not_names for p in parts)
 
+    @functools.lru_cache(maxsize=65536)  # noqa: B019
     def common_first_name(self, word: str) -> bool:
         """A first name common somewhere: no English word, or one of the English words that
         are common given names ("Grace", "bill"; not "Ring" or "Joke", which the lists hold)."""
@@ -152,6 +153,16 @@ class NameTest:
             )
         return (w in self.gaz.last or w in self.gaz.first) and not self._ordinary(w)
 
+    def cued_name(self, word: str) -> bool:
+        """A capitalised word after a cue or role: any known name, or a first name ranked
+        `NER_RANK` or better though it is an English word or an inflected form ("a health
+        visitor called Blessing", "the carer called Marguerite")."""
+        w = word.lower()
+        rank = self.gaz.first.get(w, 10**9)
+        ranked = rank <= (TOP_RANK if self.is_form(w) else NER_RANK)  # not "Given"
+        ok = word[:1].isupper() and w not in self.not_names and w not in STOP_WORDS
+        return self.any_name(word) or (ok and ranked)
+
     def ner_name(self, word: str) -> bool:
         """Enough, with NER's PERSON label, for a name: any known name, or a well-ranked
         name that is no inflected form ("Lakshmi", not "Given")."""
@@ -186,6 +197,7 @@ class NameTest:
         usual = usual or w in PARTICLES  # French "que le", not a surname
         return common and not usual and not self.is_form(w)
 
+    @functools.lru_cache(maxsize=65536)  # noqa: B019
     def unknown(self, word: str) -> bool:
         """A word neither the English word lists nor the name lists hold."""
         w = word.lower()
@@ -297,10 +309,13 @@ def _lower_name(m: re.Match, names: NameTest) -> bool:
     word = m.group()
     if names.lower_name(word) and _subject_like(m, names):
         return True
+    unknown = names.unknown(word)
+    if not (unknown or names.common_first_name(word)):
+        return False
     last = _past_particles(m.string, m.end())
     if not (last and last[1].islower() and names.strict_surname(last[1])):
         return False
-    if names.unknown(word):  # not a product ("login to aarogya setu,") or French ("tu")
+    if unknown:  # not a product ("login to aarogya setu,") or French ("tu")
         return _verb_after(last)
     follows = _FOLLOWER.match(m.string, last.end()).group(1)
     return names.common_first_name(word) and (
@@ -330,8 +345,8 @@ def _subject_like(m: re.Match, names: NameTest) -> bool:
     prev = re.search(r"(\S+)\s+$", m.string[max(0, m.start() - 20) : m.start()])
     if prev and prev.group(1)[-1:].isdigit():
         return False
-    if not nxt:
-        return True
+    if not nxt:  # the end of the text or a sign ("kofi: he"), not a placeholder ("reg [ID]")
+        return not m.string[m.end() :].lstrip().startswith("[")
     word = nxt.group(1)
     w = word.lower()  # "oksana I spoke to", "hayley listened"
     follows = w in _FOLLOWS or w in _VERBS or w in STOP_WORDS

@@ -25,7 +25,8 @@ VERBS = frozenset(
     examined checked visited reassured dealt arranged booked referred saw stayed left knew
     understood smiled apologised apologized advised informed messaged emailed replied
     responded tried managed showed offered brought drove sent noticed refused ignored seemed
-    listens explains helps""".split()
+    listens explains helps died passed fell needed wanted felt waited received became started
+    decided""".split()
 )
 
 # Particles inside a name: "Jean-Luc van Dijk", "Mrs Ó Briain", "Maria de la Cruz".

@@ -26,6 +26,20 @@ from nlp.ingest.pii import (
         ("at 14 Willow Crescent", "[ADDRESS]"),
         ("postcode LS6 2QT", "[POSTCODE]"),
         ("Springfield, IL 62704", "[POSTCODE]"),
+        ("call 1-800-555-0199", "[PHONE]"),
+        ("my IBAN GB82 WEST 1234 5698 7654 32", "[BANK_ACCOUNT]"),
+        ("sort code 12-34-56", "[BANK_ACCOUNT]"),
+        ("account number 12345678", "[BANK_ACCOUNT]"),
+        ("DOB 12/03/1985", "[DATE_OF_BIRTH]"),
+        ("date of birth: 3rd March 1985", "[DATE_OF_BIRTH]"),
+        ("born on March 3, 1985", "[DATE_OF_BIRTH]"),
+        ("my IP was 192.168.1.10", "[IP_ADDRESS]"),
+        ("passport number 123456789", "[ID_NUMBER]"),
+        ("patient ID 00123456", "[ID_NUMBER]"),
+        ("my case reference is 2023/12345", "[ID_NUMBER]"),
+        ("my claim ref is CL-2023-00042", "[ID_NUMBER]"),
+        ("my username is jdoe1985 on the portal", "[USERNAME]"),
+        ("car reg AB12 CDE was towed", "[ID_NUMBER]"),
     ],
 )
 def test_pii_rules_redact(text, placeholder):
@@ -38,6 +52,11 @@ def test_pii_rules_leave_ordinary_numbers():
         "waited 4 hours",
         "in 2019 I paid 150 pounds",
         "at 10.30 on ward 7",
+        "version 1.2.3.4 of the app",
+        "the tax 2019/2020 year, policy 2019, ward 12345",
+        "it shows login error. unable to login further.",
+        "I was born in 1985; on 12/03/2021 I called",
+        "my account was locked #DM14 PSA 9",
         "card 4111 1111 1111 1112",
     ):
         out, n = redact_patterns(text)

@@ -86,6 +86,11 @@ def test_pii_names_hashtags_places_and_capitalised_words_are_kept(spacy_nlp, tex
         ("stayed with me until joaquín moss took over", "stayed with me until [PERSON] took over"),
         ("my father josé macleod's dnar", "my father [PERSON] dnar"),
         ("The man called yusuf o'sullivan I spoke to", "The man called [PERSON] I spoke to"),
+        # a name the word lists hold after a kinship word, before a verb
+        ("my husband stephen died in A&E", "my husband [PERSON] died in A&E"),
+        # a capitalised first name after a cue, though an inflected form or a WordNet word
+        ("a health visitor called Blessing, she was", "a health visitor called [PERSON], she was"),
+        ("the carer called Marguerite and", "the carer called [PERSON] and"),
     ],
 )
 def test_pii_names_surnames_and_particles_after_a_first_name(spacy_nlp, text, kept):
@@ -99,6 +104,8 @@ def test_pii_names_surnames_and_particles_after_a_first_name(spacy_nlp, text, ke
         "The van was late and de facto nobody came",
         "amber light on the dashboard, will smith was on the radio",
         "I love the da Vinci code",
+        "my husband felt unwell and the nurse waited with me",
+        "my husband Given up on us, spoke to Reception",
         # French function words the name lists hold
         "est ce que tu peux commencer, parce que on ne va pas",
     ],
