@@ -14,7 +14,7 @@ from collections.abc import Callable
 from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.language import Language
 
-from nlp.ingest.pii_names import NameTest
+from nlp.ingest.pii_names import NameTest, surname_after
 from nlp.ingest.pii_words import VERBS
 
 PERSON = "[PERSON]"
@@ -206,21 +206,12 @@ def _lower_is_name(
     # a misspelt word often by a content word ("dad deteriated rapidly")
     after = _NEXT_WORD.match(match.string, match.end())
     if after and not _not_a_name(after.group(1)) and after.group(1).lower() not in VERBS:
-        if not (names and _surname_next(after, names)):  # "called mark kaur"
+        if not (names and surname_after(after, names)):  # "called mark kaur"
             # unless both are unknown words: "called aoife higginbottom"
             return not (_all_ordinary(after.group(1).lower(), is_ordinary) or is_ordinary(word))
     return True
 
 
-def _surname_next(after: re.Match, names: NameTest) -> bool:
-    """The word after a name is its surname ("kaur", "called babajide wood called")."""
-    word = after.group(1)
-    if word[:1].isupper():
-        return names.surname(word)
-    return names.after_name(word, _FOLLOWS.match(after.string, after.end()).group(1))
-
-
-_FOLLOWS = re.compile(r"\s*([\w'’]+|[^\w\s]|$)")
 _AFTER_PERSON = re.compile(r"\[PERSON\][ \t]+([^\W\d_][\w'’-]*)(?=\s*([\w'’]+|[^\w\s]|$))")
 
 

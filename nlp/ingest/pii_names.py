@@ -317,10 +317,8 @@ def _lower_name(m: re.Match, names: NameTest) -> bool:
         return False
     if unknown:  # not a product ("login to aarogya setu,") or French ("tu")
         return _verb_after(last)
-    follows = _FOLLOWER.match(m.string, last.end()).group(1)
-    return names.common_first_name(word) and (
-        follows in STOP_WORDS or follows in _FOLLOWS or not follows[:1].isalnum()
-    )
+    follows = _FOLLOWER.match(m.string, last.end()).group(1)  # a common first name here
+    return follows in STOP_WORDS or follows in _FOLLOWS or not follows[:1].isalnum()
 
 
 def _verb_after(word: re.Match) -> bool:
@@ -367,6 +365,14 @@ def _continues(nxt: re.Match, names: NameTest) -> bool:
     if word.lower() in PARTICLES:
         last = _past_particles(nxt.string, nxt.start())
         return bool(last and last.start() > nxt.start() and _continues(last, names))
+    return surname_after(nxt, names)
+
+
+def surname_after(nxt: re.Match, names: NameTest) -> bool:
+    """The word `nxt` matched (group 1) is the surname of the name before it: a capitalised
+    `surname`, or a lower-case word that continues a name (`after_name`, given the word after
+    it): "[PERSON] okafor", "called babajide wood called"."""
+    word = nxt.group(1)
     if word[:1].isupper():
         return names.surname(word)
     return names.after_name(word, _FOLLOWER.match(nxt.string, nxt.end()).group(1))

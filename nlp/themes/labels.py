@@ -323,9 +323,9 @@ def distinct_names(
             continue
         names[t] = sentence_case(c.form, cases.get(t, {}), c.written)
         used.update((sign, c.form))
-    for t in cands:
+    for t in (t for t in cands if t not in names):
         quote = next((q for q in (quotes or {}).get(t, ()) if q not in used), None)
-        if t not in names and quote:
+        if quote:
             names[t] = quote
             used.add(quote)
     missing = [t for t in cands if t not in names]
